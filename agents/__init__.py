@@ -1,0 +1,1 @@
+"""Agent missions: LLM providers, budget governor, durable missions, foundry, DreamStar, codegen."""

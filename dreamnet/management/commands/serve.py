@@ -1,0 +1,141 @@
+"""Set up the node and run the web server and a task cluster together in the foreground.
+
+``python manage.py serve`` migrates, runs each app's ``serve_setup`` (demo data, node identity, ...),
+ensures an operator account, then starts daphne and a Django-Q2 cluster as child processes. Ctrl-C or
+SIGTERM stops both; if either child dies on its own, the other is stopped and the command exits non-zero.
+Each child runs in its own process group so the cluster's forked workers are stopped with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+STOP_GRACE_S = 20
+
+
+class Command(BaseCommand):
+    help = "Migrate, set up, and run daphne (HTTP + websockets) with a Django-Q2 cluster until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8000, help="Port to bind (default 8000).")
+        parser.add_argument("--no-cluster", action="store_true", help="Run only the web server.")
+
+    def handle(self, *args, host: str, port: int, no_cluster: bool, **options) -> None:
+        if not 0 < port < 65536:
+            raise CommandError(f"--port {port} is not a TCP port (1-65535).")
+        self._setup()
+        children = self._start(host=host, port=port, cluster=not no_cluster)
+        self.stdout.write(self.style.SUCCESS(f"DreamNet is up at http://{host}:{port}/"))
+        for label, url in [
+            ("status", "/status"),
+            ("console", "/console/"),
+            ("admin", "/admin/"),
+            ("API docs", "/api/docs"),
+        ]:
+            self.stdout.write(f"  {label:<9} http://{host}:{port}{url}")
+        self.stdout.write("Press Ctrl-C to stop.")
+        code = self._supervise(children)
+        if code:
+            raise CommandError(code)
+
+    def _setup(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if settings.PRODUCTION:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        for config in apps.get_app_configs():
+            setup = getattr(config, "serve_setup", None)
+            if setup is not None:
+                setup(self.stdout)
+        self._ensure_operator()
+
+    def _ensure_operator(self) -> None:
+        User = get_user_model()
+        username = settings.DREAMNET_ADMIN_USERNAME
+        password = settings.DREAMNET_ADMIN_PASSWORD
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(username=username, is_staff=True, is_superuser=True)
+            if password:
+                user.set_password(password)
+            else:
+                user.set_unusable_password()
+            user.save()
+            self.stdout.write(f"Created the operator account {username!r}.")
+        elif password and not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            self.stdout.write(f"Set the password of {username!r} from DREAMNET_ADMIN_PASSWORD.")
+        if not user.has_usable_password():
+            self.stdout.write(
+                f"The operator {username!r} has no password yet; set one with:\n"
+                f"  {Path(sys.executable).name} manage.py changepassword {username}\n"
+                "or start with DREAMNET_ADMIN_PASSWORD set."
+            )
+
+    def _start(self, *, host: str, port: int, cluster: bool) -> dict[str, subprocess.Popen]:
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        commands = {
+            "web": [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "dreamnet.asgi:application"],
+        }
+        if cluster:
+            commands["cluster"] = [sys.executable, manage, "qcluster"]
+        children = {}
+        for name, argv in commands.items():
+            children[name] = subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True)
+            self.stdout.write(f"Started {name} (pid {children[name].pid}).")
+        return children
+
+    def _supervise(self, children: dict[str, subprocess.Popen]) -> str:
+        """Wait until a signal or a child's exit; stop every child; return an error message or ''."""
+        stop_signal: list[int] = []
+
+        def on_signal(signum, frame) -> None:
+            stop_signal.append(signum)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            died = None
+            while not stop_signal and died is None:
+                died = next((name for name, p in children.items() if p.poll() is not None), None)
+                time.sleep(0.2)
+            self._stop(children)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        if died is not None:
+            return f"The {died} process exited with code {children[died].returncode}; stopped the rest."
+        self.stdout.write("Stopped.")
+        return ""
+
+    def _stop(self, children: dict[str, subprocess.Popen]) -> None:
+        for p in children.values():
+            if p.poll() is None:
+                _signal_group(p, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for p in children.values():
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(p, signal.SIGKILL)
+                p.wait()
+        # The cluster's forked workers share its process group; make sure none outlives it.
+        for p in children.values():
+            _signal_group(p, signal.SIGKILL)
+
+
+def _signal_group(p: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signum)

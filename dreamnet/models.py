@@ -1,0 +1,41 @@
+"""Platform models: API keys for machine clients."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiKey(models.Model):
+    """A named, scoped, revocable key for a machine client (header ``X-DREAMNET-KEY``).
+
+    Only the SHA-256 of the key is stored; the key itself is shown once, when it is created. The prefix
+    is the public part of the key and identifies it in lists, logs and the ``apikey revoke`` command.
+    """
+
+    name = models.CharField(max_length=100)
+    # Unique: every authenticated request looks its key up by prefix.
+    prefix = models.CharField(max_length=24, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(name=""), name="apikey_name_not_empty"),
+            models.CheckConstraint(condition=~models.Q(key_hash=""), name="apikey_hash_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

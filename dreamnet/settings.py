@@ -1,0 +1,285 @@
+"""DreamNet settings: one file, driven by the environment.
+
+Every value a deployment changes comes from an environment variable read through ``dreamnet.env``; bad
+values stop start-up with the variable's name. The embedded default needs nothing installed: SQLite in
+``DREAMNET_HOME``, the in-memory channel layer and Django-Q2's ORM broker. ``DATABASE_URL`` and
+``REDIS_URL`` switch to PostgreSQL and Redis for scale-out; ``DREAMNET_ENV=production`` turns on the
+secure settings. The README's table lists every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from dreamnet.env import env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Environment
+DREAMNET_ENV = env_str("DREAMNET_ENV", "development", choices=("development", "production"))
+PRODUCTION = DREAMNET_ENV == "production"
+DREAMNET_HOME = Path(env_str("DREAMNET_HOME", str(BASE_DIR / "var"))).resolve()
+DREAMNET_HOME.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DREAMNET_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DREAMNET_DEBUG must be off when DREAMNET_ENV=production.")
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) is required when DREAMNET_ENV=production; "
+            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    # Development only: a key kept in DREAMNET_HOME so sessions survive restarts.
+    _key_file = DREAMNET_HOME / "secret_key"
+    if not _key_file.exists():
+        import secrets
+
+        _key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text(encoding="utf-8").strip()
+elif PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters when DREAMNET_ENV=production.")
+
+ALLOWED_HOSTS = env_list(
+    "DREAMNET_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DREAMNET_ALLOWED_HOSTS is required when DREAMNET_ENV=production "
+        "(comma-separated host names, e.g. dreamnet.example.com,www.dreamnet.example.com)."
+    )
+CSRF_TRUSTED_ORIGINS = env_list("DREAMNET_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "django_q",
+    "ninja",
+    "dreamnet",
+    "commerce",
+    "agents",
+    "mesh",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dreamnet.urls"
+ASGI_APPLICATION = "dreamnet.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dreamnet.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/name); got scheme "
+            f"{DATABASE_URL.split(':', 1)[0]!r}. Leave it unset for the embedded SQLite database."
+        )
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DREAMNET_DB_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DREAMNET_HOME / "dreamnet.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web server and the worker cluster read while one of them writes;
+                # IMMEDIATE transactions take the write lock up front instead of failing mid-way.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": DREAMNET_HOME / "test.sqlite3"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis, cache and Channels
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL must be a redis://, rediss:// or unix:// URL; got {REDIS_URL.split(':', 1)[0]!r}."
+    )
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "dreamnet"},
+        }
+    }
+else:
+    # A file cache is shared by the web server and the worker cluster (Django-Q2 keeps its cluster
+    # statistics in the cache, and /api/health reads them from the other process).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": DREAMNET_HOME / "cache",
+        }
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Django-Q2
+# retry > timeout: a task is handed out again only after its first run has certainly been killed, so a
+# task never runs twice at once. Tasks themselves are idempotent, keyed on the rows they work on.
+Q_TIMEOUT_S = env_int("DREAMNET_Q_TIMEOUT_S", 600, minimum=5)
+Q_CLUSTER = {
+    "name": "dreamnet",
+    "workers": env_int("DREAMNET_Q_WORKERS", 2, minimum=1, maximum=64),
+    "timeout": Q_TIMEOUT_S,
+    "retry": Q_TIMEOUT_S + 60,
+    "max_attempts": env_int("DREAMNET_Q_MAX_ATTEMPTS", 3, minimum=1),
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Tasks",
+    "sync": env_bool("DREAMNET_Q_SYNC", False),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.5
+
+# Authentication
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Internationalisation
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Static files (whitenoise serves them from the ASGI app; no CDN anywhere)
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DREAMNET_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing root even when serving from finders
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DREAMNET_HOME / "media"},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Outside production whitenoise serves straight from the finders, so no collectstatic step is needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Security
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default for admin.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DREAMNET_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("DREAMNET_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("DREAMNET_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CSP["upgrade-insecure-requests"] = True
+
+# Logging: to stderr, secrets never included
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DREAMNET_LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": env_str("DREAMNET_Q_LOG_LEVEL", "WARNING")}},
+}
+
+# Health
+HEALTH_MIN_FREE_MB = env_int("DREAMNET_HEALTH_MIN_FREE_MB", 512, minimum=0)
+HEALTH_CLUSTER_MAX_AGE_S = env_int("DREAMNET_HEALTH_CLUSTER_MAX_AGE_S", 30, minimum=1)
+STATUS_PUSH_INTERVAL_S = env_int("DREAMNET_STATUS_PUSH_INTERVAL_S", 5, minimum=1, maximum=3600)
+
+# Operator bootstrap
+DREAMNET_ADMIN_USERNAME = env_str("DREAMNET_ADMIN_USERNAME", "operator")
+DREAMNET_ADMIN_PASSWORD = env_secret("DREAMNET_ADMIN_PASSWORD")
+
+# Django's own variable names must not be set behind DreamNet's back.
+if os.environ.get("DJANGO_DEBUG"):
+    raise ImproperlyConfigured("DJANGO_DEBUG is not read; set DREAMNET_DEBUG instead.")

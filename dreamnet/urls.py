@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dreamnet import views
+from dreamnet.api import api
+
+admin.site.site_header = "DreamNet operations"
+admin.site.site_title = "DreamNet admin"
+admin.site.index_title = "Operate the node"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("status", views.status_page, name="status"),
+    path("console/", views.console, name="console"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler404 = "dreamnet.views.page_not_found"
+handler500 = "dreamnet.views.server_error"

@@ -1,0 +1,57 @@
+"""Site pages: landing, live status, the operator console shell, error pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import user_passes_test
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from dreamnet.apikeys import SCOPES
+from dreamnet.health import health_snapshot
+from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
+from dreamnet.models import ApiKey
+from dreamnet.selectors import queue_stats
+
+
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "dreamnet/home.html")
+
+
+def status_page(request: HtmxHttpRequest) -> HttpResponse:
+    """Render the health snapshot; the page then follows /ws/status/ for live updates."""
+    snapshot = health_snapshot()
+    template = "dreamnet/status.html#health" if request.htmx else "dreamnet/status.html"
+    return render(request, template, {"health": snapshot}, status=503 if snapshot["status"] == "down" else 200)
+
+
+def _is_operator(user) -> bool:
+    return user.is_active and user.is_staff
+
+
+@user_passes_test(_is_operator)
+def console(request: AuthenticatedHtmxRequest) -> HttpResponse:
+    """The operator overview: health, background work and machine access at a glance."""
+    context = {
+        "health": health_snapshot(),
+        "queue": queue_stats(),
+        "keys_active": ApiKey.objects.filter(revoked_at__isnull=True).count(),
+        "keys_revoked": ApiKey.objects.filter(revoked_at__isnull=False).count(),
+        "scopes": SCOPES,
+    }
+    return render(request, "dreamnet/console.html", context)
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+def page_not_found(request, exception=None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"detail": f"No route matches {request.path}.", "code": "not_found"}, status=404)
+    return render(request, "404.html", {"path": request.path}, status=404)
+
+
+def server_error(request) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"detail": "The server failed; the error is logged.", "code": "server_error"}, status=500)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,1 @@
+"""StarBridge mesh: event bus, signed Merkle log, receipts, artifacts, DreamSnail, peers."""
