@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Router, Schema
+from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader
 
@@ -139,7 +139,7 @@ class HealthOut(Schema):
 def health(request: HttpRequest):
     """Run the health probes. 200 when every required probe passed (status `ok` or `degraded`), else 503."""
     snapshot = health_snapshot()
-    return (503 if snapshot["status"] == "down" else 200), snapshot
+    return Status(503 if snapshot["status"] == "down" else 200, snapshot)
 
 
 class KeyOut(Schema):

@@ -256,7 +256,10 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("DREAMNET_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("DREAMNET_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env_bool("DREAMNET_HSTS_PRELOAD", True)
+    if not SECURE_HSTS_PRELOAD:
+        # The operator opted out of the browser preload list on purpose; the check would only repeat that.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CSP["upgrade-insecure-requests"] = True

@@ -121,9 +121,11 @@ class Command(BaseCommand):
         return ""
 
     def _stop(self, children: dict[str, subprocess.Popen]) -> None:
+        # SIGTERM goes to each child alone: the cluster stops its own workers in order, and workers that
+        # received the signal themselves would be restarted by its sentinel while it shuts down.
         for p in children.values():
             if p.poll() is None:
-                _signal_group(p, signal.SIGTERM)
+                p.terminate()
         deadline = time.monotonic() + STOP_GRACE_S
         for p in children.values():
             try:

@@ -1,0 +1,60 @@
+# DreamNet: `make run` sets up and starts everything; `make test` sets up and runs the whole suite.
+# Uses uv when it is on PATH, pip otherwise. Python 3.12 is required (Django 6).
+
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV := $(shell command -v uv 2>/dev/null)
+
+.PHONY: run test install lint format lock clean check-python
+
+run: install
+	$(BIN)/python manage.py serve
+
+test: install
+	$(BIN)/pytest -m "not e2e" --ignore=tests/e2e
+	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then \
+		DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest tests/e2e -m e2e -p no:asyncio; \
+	fi
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+install: $(STAMP)
+
+check-python:
+	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) and retry."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || \
+		{ echo "$(PYTHON) is older than 3.12; Django 6 needs 3.12+ (pyenv install 3.12)."; exit 1; }
+
+$(STAMP): pyproject.toml constraints.txt | check-python
+ifdef UV
+	test -x $(BIN)/python || $(UV) venv --python $(PYTHON) $(VENV)
+	$(UV) pip install --python $(BIN)/python -c constraints.txt -e ".[dev]"
+else
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+endif
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-pin every dependency after changing pyproject.toml; commit constraints.txt with the change.
+lock: check-python
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	rm -rf .lock-venv
+	@echo "constraints.txt updated"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
