@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import APIKeyHeader
 
 from dreamnet.apikeys import ApiKeyRejected, apikey_authenticate
@@ -100,6 +100,14 @@ def _django_validation_error(request: HttpRequest, exc: DjangoValidationError) -
     return _error(request, 422, "invalid", " ".join(exc.messages))
 
 
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    wait = int(exc.wait or 1)
+    response = _error(request, 429, "rate_limited", f"Too many requests; retry in {wait} s.")
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "http_error", str(exc.message))
@@ -179,3 +187,14 @@ def queue(request: HttpRequest):
 
 
 api.add_router("/", platform)
+
+
+def _mount_app_routers() -> None:
+    from mesh.api import dreamsnail
+    from mesh.api import router as mesh_router
+
+    api.add_router("/mesh/", mesh_router)
+    api.add_router("/dreamsnail/", dreamsnail)
+
+
+_mount_app_routers()

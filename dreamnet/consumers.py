@@ -20,6 +20,9 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     ``{"type": "status.event", "event": {...}}``. Read-only: messages from the client are ignored."""
 
     async def connect(self) -> None:
+        from mesh.relay import ensure_relay
+
+        ensure_relay()
         await self.channel_layer.group_add(STATUS_GROUP, self.channel_name)
         await self.accept()
         self._pusher = asyncio.create_task(self._push_health())

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.urls import path
 
 from dreamnet.consumers import StatusConsumer
+from mesh.consumers import ConsoleConsumer
 
 websocket_urlpatterns = [
     path("ws/status/", StatusConsumer.as_asgi()),
+    path("ws/console/", ConsoleConsumer.as_asgi()),
 ]

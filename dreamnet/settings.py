@@ -130,7 +130,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DREAMNET_HOME / "dreamnet.sqlite3",
+            "NAME": Path(env_str("DREAMNET_SQLITE_PATH", str(DREAMNET_HOME / "dreamnet.sqlite3"))),
             "OPTIONS": {
                 # WAL lets the web server and the worker cluster read while one of them writes;
                 # IMMEDIATE transactions take the write lock up front instead of failing mid-way.
@@ -274,10 +274,27 @@ LOGGING = {
     "loggers": {"django_q": {"level": env_str("DREAMNET_Q_LOG_LEVEL", "WARNING")}},
 }
 
+# django-ninja: how many proxies sit in front of the node (rate limits key on the client address they report)
+NINJA_NUM_PROXIES = env_int("DREAMNET_NUM_PROXIES", 0, minimum=0)
+
 # Health
 HEALTH_MIN_FREE_MB = env_int("DREAMNET_HEALTH_MIN_FREE_MB", 512, minimum=0)
 HEALTH_CLUSTER_MAX_AGE_S = env_int("DREAMNET_HEALTH_CLUSTER_MAX_AGE_S", 30, minimum=1)
 STATUS_PUSH_INTERVAL_S = env_int("DREAMNET_STATUS_PUSH_INTERVAL_S", 5, minimum=1, maximum=3600)
+
+# StarBridge mesh
+DREAMNET_NODE_NAME = env_str("DREAMNET_NODE_NAME", "")  # log origin and key name; default dreamnet.local/<node id>
+MESH_MAX_PAYLOAD_BYTES = env_int("DREAMNET_MESH_MAX_PAYLOAD_BYTES", 64 * 1024, minimum=1024)
+MESH_CHECKPOINT_INTERVAL_S = env_int("DREAMNET_MESH_CHECKPOINT_INTERVAL_MS", 1000, minimum=50) / 1000
+MESH_CHECKPOINT_TIMER = env_bool("DREAMNET_MESH_CHECKPOINT_TIMER", True)  # sign within the interval after appends
+MESH_CHECKPOINT_EVERY = env_int("DREAMNET_MESH_CHECKPOINT_EVERY", 256, minimum=1)
+MESH_RELAY_POLL_S = env_int("DREAMNET_MESH_RELAY_POLL_MS", 250, minimum=20) / 1000
+# Events whose topic starts with one of these reach the public /ws/status/ stream; all reach /ws/console/.
+MESH_PUBLIC_TOPIC_PREFIXES = tuple(
+    env_list("DREAMNET_MESH_PUBLIC_TOPICS", ["mesh.", "dreamsnail.", "spot.", "status.", "compute.showcase."])
+)
+ARTIFACT_MAX_BYTES = env_int("DREAMNET_ARTIFACT_MAX_MB", 64, minimum=1) * 1024 * 1024
+DREAMSNAIL_COMMIT_RATE = env_str("DREAMNET_DREAMSNAIL_COMMIT_RATE", "30/m")
 
 # Operator bootstrap
 DREAMNET_ADMIN_USERNAME = env_str("DREAMNET_ADMIN_USERNAME", "operator")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dreamnet import views
 from dreamnet.api import api
@@ -15,6 +15,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("status", views.status_page, name="status"),
     path("console/", views.console, name="console"),
+    path("", include("mesh.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

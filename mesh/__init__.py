@@ -1,1 +1,20 @@
-"""StarBridge mesh: event bus, signed Merkle log, receipts, artifacts, DreamSnail, peers."""
+"""StarBridge mesh: event bus, signed Merkle log, receipts, artifacts, DreamSnail, peers.
+
+``mesh.publish`` and ``mesh.receipt_issue`` are the entry points for other apps. They are loaded lazily so the
+pure modules here (merkle, note, proofbundle, dreamfile, verify) import nothing from Django:
+``python -m mesh.verify`` runs on a machine without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["publish", "receipt_issue"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from mesh import services
+
+        return getattr(services, name)
+    raise AttributeError(f"module 'mesh' has no attribute {name!r}")

@@ -6,3 +6,19 @@ from django.apps import AppConfig
 class MeshConfig(AppConfig):
     name = "mesh"
     verbose_name = "StarBridge mesh"
+
+    def ready(self) -> None:
+        from dreamnet.health import probe
+        from mesh.health import probe_mesh_log
+
+        probe("mesh_log", required=False)(probe_mesh_log)
+
+    def serve_setup(self, stdout) -> None:
+        """Ensure the node identity and the checkpoint safety-net schedule (run by `manage.py serve`)."""
+        from mesh.identity import identity_ensure
+        from mesh.tasks import schedule_ensure
+
+        identity, created = identity_ensure()
+        if created:
+            stdout.write(f"Created the node identity {identity.node_id}; verifier key: {identity.verifier_key}")
+        schedule_ensure()

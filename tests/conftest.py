@@ -18,6 +18,19 @@ def _user(username: str, **extra):
     )
 
 
+@pytest.fixture(autouse=True)
+def _isolated_node(settings, tmp_path):
+    """Give each test its own DREAMNET_HOME (node identity, artifacts) and no background checkpoint timer."""
+    from mesh.identity import node_identity
+
+    settings.DREAMNET_HOME = tmp_path / "home"
+    settings.DREAMNET_HOME.mkdir()
+    settings.MESH_CHECKPOINT_TIMER = False
+    node_identity.cache_clear()
+    yield
+    node_identity.cache_clear()
+
+
 @pytest.fixture
 def alice(db):
     return _user("alice", first_name="Alice")
@@ -36,3 +49,22 @@ def charlie(db):
 @pytest.fixture
 def olivia(db):
     return _user("olivia", first_name="Olivia", is_staff=True)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Return an environment in which a child process uses this test run's database and channel layer."""
+    import os
+
+    from django.conf import settings
+    from django.db import connection
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DREAMNET_SQLITE_PATH")}
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    else:
+        env["DREAMNET_SQLITE_PATH"] = str(db["NAME"])
+    env |= {"DJANGO_SETTINGS_MODULE": "dreamnet.settings", "DREAMNET_HOME": str(settings.DREAMNET_HOME)}
+    env["DREAMNET_MESH_CHECKPOINT_TIMER"] = "false"
+    return env | extra

@@ -1,4 +1,4 @@
-// Live status: follows /ws/status/ and updates the elements the page marks with data attributes.
+// Live pages: follow /ws/status/ (or the page's data-live-url) and update the elements the page marks with data attributes.
 //   [data-live-dot]              connection state (data-state="open" | "closed")
 //   [data-health-status]         overall status badge
 //   [data-health-checked]        time of the last snapshot
@@ -65,7 +65,8 @@
   let delay = 1000;
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/status/`);
+    const path = document.querySelector("[data-live]").dataset.liveUrl || "/ws/status/";
+    const socket = new WebSocket(`${scheme}://${location.host}${path}`);
     socket.addEventListener("open", () => {
       delay = 1000;
       setState("open", "live");
