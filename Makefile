@@ -15,7 +15,7 @@ run: install
 test: install
 	$(BIN)/pytest -m "not e2e" --ignore=tests/e2e
 	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then \
-		DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest tests/e2e -m e2e -p no:asyncio; \
+		DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest tests/e2e -m e2e; \
 	fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -7,6 +7,7 @@ and never over a tree inconsistent with the previous checkpoint.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -173,13 +174,30 @@ def checkpoint_sign(*, force: bool = False) -> Checkpoint | None:
 # no further entries arrive. One timer per process at a time; a scheduled task covers stragglers too.
 _timer_lock = threading.Lock()
 _timer: threading.Timer | None = None
+_exit_hook = False
+
+
+def _checkpoint_at_exit() -> None:
+    with _timer_lock:
+        pending = _timer is not None and _timer.is_alive()
+        if pending:
+            _timer.cancel()
+    if pending:
+        try:
+            checkpoint_sign(force=True)
+        except Exception:
+            logger.exception("Checkpoint signing at exit failed")
 
 
 def _checkpoint_soon() -> None:
-    global _timer
+    global _timer, _exit_hook
     if not settings.MESH_CHECKPOINT_TIMER:
         return
     with _timer_lock:
+        if not _exit_hook:
+            # A short-lived process (a script, a management command) may exit before its timer fires.
+            atexit.register(_checkpoint_at_exit)
+            _exit_hook = True
         if _timer is not None and _timer.is_alive():
             return
         _timer = threading.Timer(settings.MESH_CHECKPOINT_INTERVAL_S, _timer_fired)

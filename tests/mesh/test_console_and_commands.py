@@ -73,3 +73,19 @@ def test_health_reports_the_log(client):
     probes = {p["name"]: p for p in client.get("/api/health").json()["probes"]}
     assert probes["mesh_log"]["ok"]
     assert probes["mesh_log"]["detail"] == "1 entries; checkpoint at size 1"
+
+
+def test_health_flags_entries_left_without_a_checkpoint(client, tamper):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mesh.models import LogEntry
+
+    mesh.publish("order.paid", {"n": 1})
+    fresh = {p["name"]: p for p in client.get("/api/health").json()["probes"]}["mesh_log"]
+    assert fresh["ok"]  # a second-old entry is simply waiting for the cadence
+    tamper(LogEntry.objects.all(), created_at=timezone.now() - timedelta(minutes=5))
+    stale = {p["name"]: p for p in client.get("/api/health").json()["probes"]}["mesh_log"]
+    assert not stale["ok"]
+    assert "waited 300 s for a checkpoint" in stale["detail"]
