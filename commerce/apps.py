@@ -6,3 +6,24 @@ from django.apps import AppConfig
 class CommerceConfig(AppConfig):
     name = "commerce"
     verbose_name = "Prime Source Direct"
+
+    def ready(self) -> None:
+        from commerce.health import probe_spot_feed
+        from dreamnet.health import probe
+
+        probe("spot_feed", required=False)(probe_spot_feed)
+
+    def serve_setup(self, stdout) -> None:
+        """Load the demo catalog, take a first spot reading, and schedule the feed and the order sweep."""
+        from commerce.demo import demo_catalog_load
+        from commerce.services import CommerceError, spot_refresh
+        from commerce.tasks import schedules_ensure
+
+        created = demo_catalog_load()
+        if created:
+            stdout.write(f"Loaded {created} demo products.")
+        try:
+            spot_refresh()
+        except CommerceError as exc:
+            stdout.write(f"Spot feed: {exc.detail}")
+        schedules_ensure()

@@ -195,6 +195,9 @@ def _mount_app_routers() -> None:
 
     api.add_router("/mesh/", mesh_router)
     api.add_router("/dreamsnail/", dreamsnail)
+    from commerce.api import router as commerce_router
+
+    api.add_router("/commerce/", commerce_router)
 
 
 _mount_app_routers()

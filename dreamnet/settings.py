@@ -10,6 +10,7 @@ secure settings. The README's table lists every variable.
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -291,10 +292,31 @@ MESH_CHECKPOINT_EVERY = env_int("DREAMNET_MESH_CHECKPOINT_EVERY", 256, minimum=1
 MESH_RELAY_POLL_S = env_int("DREAMNET_MESH_RELAY_POLL_MS", 250, minimum=20) / 1000
 # Events whose topic starts with one of these reach the public /ws/status/ stream; all reach /ws/console/.
 MESH_PUBLIC_TOPIC_PREFIXES = tuple(
-    env_list("DREAMNET_MESH_PUBLIC_TOPICS", ["mesh.", "dreamsnail.", "spot.", "status.", "compute.showcase."])
+    env_list("DREAMNET_MESH_PUBLIC_TOPICS", ["mesh.", "dreamsnail.", "price.", "status.", "compute.showcase."])
 )
 ARTIFACT_MAX_BYTES = env_int("DREAMNET_ARTIFACT_MAX_MB", 64, minimum=1) * 1024 * 1024
 DREAMSNAIL_COMMIT_RATE = env_str("DREAMNET_DREAMSNAIL_COMMIT_RATE", "30/m")
+
+# Commerce (Prime Source Direct)
+SPOT_PROVIDERS = env_list("DREAMNET_SPOT_PROVIDERS", ["simulated"])  # tried in order; the first that answers wins
+for _provider in SPOT_PROVIDERS:
+    if _provider not in ("simulated", "metalpriceapi", "metalsdev"):
+        raise ImproperlyConfigured(
+            f"DREAMNET_SPOT_PROVIDERS names {_provider!r}; use simulated, metalpriceapi and/or metalsdev."
+        )
+SPOT_MAX_AGE_S = env_int("DREAMNET_SPOT_MAX_AGE_S", 60, minimum=1)
+SPOT_REFRESH_S = env_int("DREAMNET_SPOT_REFRESH_S", 15, minimum=1)
+SPOT_SPREAD_BPS = env_int("DREAMNET_SPOT_SPREAD_BPS", 20, minimum=0, maximum=1000)
+SPOT_SIMULATED_SEED = env_int("DREAMNET_SPOT_SEED", 7)
+METALPRICEAPI_KEY = env_secret("METALPRICEAPI_KEY")
+METALPRICEAPI_URL = env_str("METALPRICEAPI_URL", "https://api.metalpriceapi.com")
+METALSDEV_KEY = env_secret("METALSDEV_KEY")
+METALSDEV_URL = env_str("METALSDEV_URL", "https://api.metals.dev")
+LOCK_MINUTES = {"wire": env_int("DREAMNET_LOCK_MINUTES_WIRE", 10, minimum=1, maximum=120)}
+WIRE_DEADLINE_BUSINESS_DAYS = env_int("DREAMNET_WIRE_DEADLINE_BUSINESS_DAYS", 1, minimum=1, maximum=10)
+CARD_SURCHARGE_PERCENT = env_str("DREAMNET_CARD_SURCHARGE_PERCENT", "4")
+COMPLIANCE_THRESHOLD_USD = env_int("DREAMNET_COMPLIANCE_THRESHOLD_USD", 10_000, minimum=0)
+
 
 # Operator bootstrap
 DREAMNET_ADMIN_USERNAME = env_str("DREAMNET_ADMIN_USERNAME", "operator")

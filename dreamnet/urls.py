@@ -16,6 +16,7 @@ urlpatterns = [
     path("status", views.status_page, name="status"),
     path("console/", views.console, name="console"),
     path("", include("mesh.urls")),
+    path("", include("commerce.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,165 @@
+"""Operator screens for Prime Source Direct: catalog, companies, quotes, orders (with the fulfilment actions),
+spot ticks, ledger and compliance flags. State changes go through the services, never raw edits."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from commerce.models import (
+    CartLine,
+    Company,
+    CompanyKey,
+    ComplianceFlag,
+    LedgerEntry,
+    Membership,
+    Order,
+    OrderLine,
+    PriceTier,
+    Product,
+    Quote,
+    QuoteLine,
+    SpotTick,
+)
+from commerce.services import CommerceError, compliance_clear, order_transition
+
+
+class PriceTierInline(admin.TabularInline):
+    model = PriceTier
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "metal", "form", "fine_oz", "stock", "min_quantity", "active"]
+    list_filter = ["metal", "form", "active", "brand"]
+    list_editable = ["stock", "active"]
+    search_fields = ["sku", "name", "brand"]
+    readonly_fields = ["fine_oz"]
+    inlines = [PriceTierInline]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kyc_status", "per_order_limit", "approval_threshold", "created_at"]
+    list_filter = ["kyc_status"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+    actions = ["verify", "reject"]
+
+    @admin.action(description="Mark KYC verified (the company can place orders)")
+    def verify(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:
+        count = queryset.update(kyc_status=Company.Kyc.VERIFIED)
+        self.message_user(request, f"Verified {count} company(ies).", messages.SUCCESS)
+
+    @admin.action(description="Mark KYC rejected")
+    def reject(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:
+        count = queryset.update(kyc_status=Company.Kyc.REJECTED)
+        self.message_user(request, f"Rejected {count} company(ies).", messages.WARNING)
+
+
+class ReadOnlyLines(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class QuoteLineInline(ReadOnlyLines):
+    model = QuoteLine
+
+
+class OrderLineInline(ReadOnlyLines):
+    model = OrderLine
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ["pk", "company", "status", "payment_method", "total", "locked_at", "expires_at", "approved_by"]
+    list_filter = ["status", "payment_method"]
+    search_fields = ["company__name"]
+    readonly_fields = [f.name for f in Quote._meta.fields]
+    inlines = [QuoteLineInline]
+
+
+def _transition_action(status: str, description: str):
+    def action(modeladmin, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        done, refused = 0, []
+        for order in queryset:
+            try:
+                order_transition(order=order, to=status, by=request.user, tracking=order.tracking)
+                done += 1
+            except CommerceError as exc:
+                refused.append(f"{order.number}: {exc.detail}")
+        if done:
+            modeladmin.message_user(request, f"{description}: {done} order(s).", messages.SUCCESS)
+        for reason in refused:
+            modeladmin.message_user(request, reason, messages.ERROR)
+
+    action.short_description = description
+    action.__name__ = f"mark_{status}"
+    return action
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "company", "status", "total", "payment_method", "payment_deadline", "wire_reference"]
+    list_filter = ["status", "payment_method"]
+    search_fields = ["number", "wire_reference", "company__name"]
+    readonly_fields = [f.name for f in Order._meta.fields if f.name != "tracking"]
+    inlines = [OrderLineInline]
+    actions = [
+        _transition_action(Order.Status.PAID, "Mark wire received (paid)"),
+        _transition_action(Order.Status.ALLOCATED, "Allocate metal"),
+        _transition_action(Order.Status.SHIPPED, "Ship (enter tracking on the order first)"),
+        _transition_action(Order.Status.VAULTED, "Vault"),
+        _transition_action(Order.Status.DELIVERED, "Mark delivered"),
+        _transition_action(Order.Status.CANCELLED, "Cancel (releases stock)"),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SpotTick)
+class SpotTickAdmin(admin.ModelAdmin):
+    list_display = ["metal", "bid", "ask", "source", "fetched_at"]
+    list_filter = ["metal", "source"]
+    date_hierarchy = "fetched_at"
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = ["company", "kind", "amount", "order", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["company__name", "memo"]
+
+
+@admin.register(ComplianceFlag)
+class ComplianceFlagAdmin(admin.ModelAdmin):
+    list_display = ["company", "window_total", "threshold", "order", "raised_at", "cleared_by", "cleared_at"]
+    list_filter = [("cleared_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["company", "order", "window_total", "threshold", "raised_at", "cleared_by", "cleared_at"]
+    actions = ["clear"]
+
+    @admin.action(description="Clear selected flags (reviewed)")
+    def clear(self, request: HttpRequest, queryset: QuerySet[ComplianceFlag]) -> None:
+        for flag in queryset.filter(cleared_at__isnull=True):
+            compliance_clear(flag=flag, by=request.user, note=f"Cleared in the admin by {request.user}")
+        self.message_user(request, "Cleared.", messages.SUCCESS)
+
+
+admin.site.register(CartLine, list_display=["user", "company", "product", "quantity"])
+admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])

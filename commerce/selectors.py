@@ -1,0 +1,108 @@
+"""Commerce reads: spot, catalog prices, a member's company, carts, orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from commerce import pricing
+from commerce.models import CartLine, Company, Membership, Metal, Order, Product, SpotTick
+
+
+@dataclass(frozen=True)
+class Spot:
+    metal: str
+    bid: Decimal
+    ask: Decimal
+    currency: str
+    source: str
+    fetched_at: datetime
+
+    @property
+    def age_s(self) -> float:
+        return (timezone.now() - self.fetched_at).total_seconds()
+
+    @property
+    def stale(self) -> bool:
+        return self.age_s > settings.SPOT_MAX_AGE_S
+
+    @property
+    def simulated(self) -> bool:
+        return self.source == "simulated"
+
+    def as_dict(self) -> dict:
+        return {
+            "metal": self.metal,
+            "bid": str(self.bid),
+            "ask": str(self.ask),
+            "currency": self.currency,
+            "source": self.source,
+            "fetched_at": self.fetched_at.isoformat(),
+            "age_s": round(self.age_s, 1),
+            "stale": self.stale,
+        }
+
+
+def spot_latest() -> dict[str, Spot]:
+    """Return the newest tick per metal (metals never fetched are absent)."""
+    latest: dict[str, Spot] = {}
+    for metal in Metal.values:
+        tick = SpotTick.objects.filter(metal=metal).order_by("-fetched_at").first()
+        if tick is not None:
+            latest[metal] = Spot(tick.metal, tick.bid, tick.ask, tick.currency, tick.source, tick.fetched_at)
+    return latest
+
+
+def spot_history(metal: str, *, hours: int = 6, limit: int = 240) -> list[SpotTick]:
+    since = timezone.now() - timedelta(hours=hours)
+    ticks = SpotTick.objects.filter(metal=metal, fetched_at__gte=since).order_by("-fetched_at")[:limit]
+    return list(reversed(ticks))
+
+
+@dataclass(frozen=True)
+class TierPrice:
+    min_qty: int
+    max_qty: int | None
+    unit_ask: Decimal
+
+
+def product_prices(product: Product, spot: Spot | None) -> dict:
+    """Return the product's ask per tier and its bid (buyback) at ``spot``, or empty figures without a spot."""
+    tiers = product.price_tiers()
+    if spot is None:
+        return {"tiers": [], "bid": None, "spot": None}
+    rows = []
+    for i, tier in enumerate(tiers):
+        upper = tiers[i + 1].min_qty - 1 if i + 1 < len(tiers) else None
+        rows.append(
+            TierPrice(tier.min_qty, upper, pricing.unit_ask(spot_ask=spot.ask, fine_oz=product.fine_oz, tier=tier))
+        )
+    bid = pricing.unit_bid(
+        spot_bid=spot.bid, fine_oz=product.fine_oz, percent=product.buyback_percent, fixed=product.buyback_fixed
+    )
+    return {"tiers": rows, "bid": bid, "spot": spot}
+
+
+def catalog(*, metal: str | None = None) -> QuerySet[Product]:
+    products = Product.objects.filter(active=True).prefetch_related("tiers")
+    return products.filter(metal=metal) if metal else products
+
+
+def membership_for(user) -> Membership | None:
+    """Return the user's membership (a buyer belongs to one company here), or None."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.select_related("company").filter(user=user).order_by("pk").first()
+
+
+def cart_lines(*, user, company: Company) -> list[CartLine]:
+    return list(CartLine.objects.filter(user=user, company=company).select_related("product").order_by("pk"))
+
+
+def orders_for_company(company: Company) -> QuerySet[Order]:
+    return Order.objects.filter(company=company).order_by("-created_at")

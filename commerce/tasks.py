@@ -1,0 +1,47 @@
+"""Django-Q2 entry points for commerce: the spot pump and the unpaid-order sweep."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django_q.models import Schedule
+
+from commerce.services import CommerceError, orders_expire, spot_refresh
+
+logger = logging.getLogger(__name__)
+SPOT_SCHEDULE = "commerce: refresh spot feed"
+EXPIRY_SCHEDULE = "commerce: expire unpaid orders"
+
+
+def spot_pump_task(duration_s: float = 55.0) -> int:
+    """Refresh the feed every DREAMNET_SPOT_REFRESH_S for about a minute; the schedule starts the next run.
+
+    Django-Q2 schedules run at most once a minute, and spot must be fresher than that.
+    """
+    refreshed = 0
+    deadline = time.monotonic() + duration_s
+    while True:
+        try:
+            spot_refresh()
+            refreshed += 1
+        except CommerceError as exc:
+            logger.error("Spot refresh failed: %s", exc.detail)
+        if time.monotonic() + settings.SPOT_REFRESH_S > deadline:
+            return refreshed
+        time.sleep(settings.SPOT_REFRESH_S)
+
+
+def orders_expire_task() -> list[str]:
+    return [o.number for o in orders_expire()]
+
+
+def schedules_ensure() -> None:
+    for name, func in [
+        (SPOT_SCHEDULE, "commerce.tasks.spot_pump_task"),
+        (EXPIRY_SCHEDULE, "commerce.tasks.orders_expire_task"),
+    ]:
+        Schedule.objects.update_or_create(
+            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1}
+        )

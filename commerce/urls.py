@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from commerce import views
+
+app_name = "commerce"
+urlpatterns = [
+    path("metals", views.catalog, name="catalog"),
+    path("metals/<slug:sku>", views.product, name="product"),
+    path("cart/", views.cart, name="cart"),
+    path("cart/<slug:sku>", views.cart_update, name="cart-update"),
+    path("checkout/lock", views.checkout_lock, name="lock"),
+    path("quotes/<int:pk>/", views.quote_page, name="quote"),
+    path("quotes/<int:pk>/approve", views.quote_approve_view, name="approve"),
+    path("quotes/<int:pk>/execute", views.quote_execute_view, name="execute"),
+    path("orders/", views.orders, name="orders"),
+    path("orders/<str:number>/", views.order_detail, name="order"),
+    path("company/", views.company_page, name="company"),
+    path("accounts/signup/", views.signup, name="signup"),
+]

@@ -1,0 +1,213 @@
+"""Buyer pages: catalog with live spot, product, cart, lock and execute, orders, company, sign-up."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from commerce import selectors
+from commerce.charts import spot_chart_svg
+from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
+from commerce.models import Membership, Metal, Order, Quote
+from commerce.pricing import line_total, tier_for, unit_ask
+from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
+from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
+
+
+def member_required(view):
+    """Require a signed-in member of a company; pass the membership to the view."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        membership = selectors.membership_for(request.user)
+        if membership is None:
+            return render(request, "commerce/no_company.html", status=403)
+        return view(request, membership, *args, **kwargs)
+
+    return wrapped
+
+
+def catalog(request: HtmxHttpRequest) -> HttpResponse:
+    metal = request.GET.get("metal") if request.GET.get("metal") in Metal.values else None
+    spots = selectors.spot_latest()
+    rows = []
+    for product in selectors.catalog(metal=metal):
+        prices = selectors.product_prices(product, spots.get(product.metal))
+        tiers = prices["tiers"]
+        rows.append(
+            {
+                "product": product,
+                "price": tiers[0].unit_ask if tiers else None,
+                "from_price": tiers[-1].unit_ask if tiers else None,
+                "bid": prices["bid"],
+            }
+        )
+    context = {"rows": rows, "spots": spots, "metals": Metal.choices, "metal": metal}
+    return render(request, "commerce/catalog.html", context)
+
+
+def product(request: HtmxHttpRequest, sku: str) -> HttpResponse:
+    item = get_object_or_404(selectors.catalog(), sku=sku)
+    spot = selectors.spot_latest().get(item.metal)
+    history = selectors.spot_history(item.metal)
+    context = {
+        "product": item,
+        "prices": selectors.product_prices(item, spot),
+        "spot": spot,
+        "chart": spot_chart_svg(history),
+        "form": QuantityForm(initial={"quantity": item.min_quantity}),
+    }
+    return render(request, "commerce/product.html", context)
+
+
+def _cart_context(request, membership: Membership) -> dict:
+    spots = selectors.spot_latest()
+    lines, total = [], 0
+    for line in selectors.cart_lines(user=request.user, company=membership.company):
+        spot = spots.get(line.product.metal)
+        unit = None
+        if spot is not None:
+            unit = unit_ask(spot_ask=spot.ask, fine_oz=line.product.fine_oz,
+                            tier=tier_for(line.product.price_tiers(), line.quantity))  # fmt: skip
+            total += line_total(unit=unit, quantity=line.quantity)
+        lines.append(
+            {"line": line, "unit": unit, "total": line_total(unit=unit, quantity=line.quantity) if unit else None}
+        )
+    return {"lines": lines, "total": total, "membership": membership, "lock_form": LockForm(),
+            "stale": any(s.stale for s in spots.values())}  # fmt: skip
+
+
+@member_required
+def cart(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
+    template = "commerce/cart.html#cart-lines" if request.htmx else "commerce/cart.html"
+    return render(request, template, _cart_context(request, membership))
+
+
+@require_POST
+@member_required
+def cart_update(request: AuthenticatedHtmxRequest, membership: Membership, sku: str) -> HttpResponse:
+    form = QuantityForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            cart_set(user=request.user, company=membership.company, sku=sku, quantity=form.cleaned_data["quantity"])
+        except CommerceError as exc:
+            error = exc.detail
+    else:
+        error = "; ".join(e for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        context = _cart_context(request, membership) | {"error": error}
+        response = render(request, "commerce/cart.html#cart-lines", context, status=422 if error else 200)
+        response["HX-Trigger"] = "cartChanged"
+        return response
+    if error:
+        messages.error(request, error)
+        return redirect("commerce:product", sku=sku) if "add" in request.POST else redirect("commerce:cart")
+    messages.success(request, "Cart updated.")
+    return redirect("commerce:cart")
+
+
+@require_POST
+@member_required
+def checkout_lock(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
+    form = LockForm(request.POST)
+    lines = [(x.product.sku, x.quantity) for x in selectors.cart_lines(user=request.user, company=membership.company)]
+    if not form.is_valid():
+        messages.error(request, "Choose a payment method.")
+        return redirect("commerce:cart")
+    try:
+        quote = quote_lock(company=membership.company, by=request.user, lines=lines,
+                           payment_method=form.cleaned_data["payment_method"])  # fmt: skip
+    except CommerceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("commerce:cart")
+    return redirect("commerce:quote", pk=quote.pk)
+
+
+def _company_quote(membership: Membership, pk: int) -> Quote:
+    return get_object_or_404(Quote.objects.select_related("company"), pk=pk, company=membership.company)
+
+
+@member_required
+def quote_page(request: AuthenticatedHtmxRequest, membership: Membership, pk: int) -> HttpResponse:
+    quote = _company_quote(membership, pk)
+    context = {"quote": quote, "lines": quote.lines.select_related("product"), "membership": membership,
+               "needs_approval": quote.total > quote.company.approval_threshold,
+               "form": ExecuteForm(initial={"lock_token": quote.lock_token})}  # fmt: skip
+    return render(request, "commerce/quote.html", context)
+
+
+@require_POST
+@member_required
+def quote_approve_view(request: AuthenticatedHtmxRequest, membership: Membership, pk: int) -> HttpResponse:
+    try:
+        quote_approve(quote=_company_quote(membership, pk), by=request.user)
+        messages.success(request, "Approved. Any buyer of the company can execute it before the lock expires.")
+    except CommerceError as exc:
+        messages.error(request, exc.detail)
+    return redirect("commerce:quote", pk=pk)
+
+
+@require_POST
+@member_required
+def quote_execute_view(request: AuthenticatedHtmxRequest, membership: Membership, pk: int) -> HttpResponse:
+    quote = _company_quote(membership, pk)
+    form = ExecuteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The lock token is missing; reload the quote.")
+        return redirect("commerce:quote", pk=pk)
+    try:
+        order = quote_execute(quote=quote, by=request.user, lock_token=str(form.cleaned_data["lock_token"]))
+    except CommerceError as exc:
+        context = {"quote": quote, "error": exc.detail, "requote": exc.extra.get("requote")}
+        return render(request, "commerce/execute_failed.html", context, status=exc.status)
+    messages.success(request, f"Order {order.number} placed. Wire the total before the deadline below.")
+    return redirect(order)
+
+
+@member_required
+def orders(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
+    page = Paginator(selectors.orders_for_company(membership.company), 20).get_page(request.GET.get("page"))
+    return render(request, "commerce/orders.html", {"orders": page, "membership": membership})
+
+
+@member_required
+def order_detail(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
+    order = get_object_or_404(Order, number=number, company=membership.company)
+    return render(request, "commerce/order.html", {"order": order, "lines": order.lines.select_related("product")})
+
+
+@member_required
+def company_page(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
+    company = membership.company
+    context = {"company": company, "membership": membership,
+               "members": company.memberships.select_related("user").order_by("role", "user__username"),
+               "ledger": company.ledger.all()[:20]}  # fmt: skip
+    return render(request, "commerce/company.html", context)
+
+
+def signup(request: HtmxHttpRequest) -> HttpResponse:
+    """Create a buyer account and its company (KYC pending; the buyer is the company's admin)."""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            name = form.cleaned_data["company_name"]
+            company = company_create(slug=slugify(name)[:50], name=name)
+            Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
+        login(request, user)
+        messages.success(
+            request, f"Welcome. {company.name} can browse and lock prices now; orders open once we verify it."
+        )
+        return redirect("commerce:company")
+    return render(request, "commerce/signup.html", {"form": form})
