@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from commerce.models import (
     CartLine,
+    CheckoutAttempt,
     Company,
     CompanyKey,
     ComplianceFlag,
@@ -20,7 +21,9 @@ from commerce.models import (
     Product,
     Quote,
     QuoteLine,
+    RefundRequest,
     SpotTick,
+    StripeEvent,
 )
 from commerce.services import CommerceError, compliance_clear, order_transition
 
@@ -127,7 +130,19 @@ class OrderAdmin(admin.ModelAdmin):
         _transition_action(Order.Status.VAULTED, "Vault"),
         _transition_action(Order.Status.DELIVERED, "Mark delivered"),
         _transition_action(Order.Status.CANCELLED, "Cancel (releases stock)"),
+        "refund",
     ]
+
+    @admin.action(description="Refund through Stripe (whole order; it turns refunded when Stripe confirms)")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        from commerce.payments import order_refund
+
+        for order in queryset:
+            try:
+                order_refund(order=order, by=request.user)
+                self.message_user(request, f"Refund requested for {order.number}.", messages.SUCCESS)
+            except CommerceError as exc:
+                self.message_user(request, f"{order.number}: {exc.detail}", messages.ERROR)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -162,4 +177,18 @@ class ComplianceFlagAdmin(admin.ModelAdmin):
 
 
 admin.site.register(CartLine, list_display=["user", "company", "product", "quantity"])
+admin.site.register(
+    CheckoutAttempt, list_display=["order", "attempt", "session_id", "status", "amount_cents", "created_at"]
+)
+admin.site.register(RefundRequest, list_display=["order", "amount", "stripe_refund_id", "requested_by", "created_at"])
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "result", "needs_review", "received_at"]
+    list_filter = ["needs_review", "type"]
+    search_fields = ["event_id", "result"]
+    readonly_fields = ["event_id", "type", "payload", "received_at", "result"]
+
+
 admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])

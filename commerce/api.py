@@ -15,7 +15,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import SessionAuth
 
 from commerce import selectors
-from commerce.models import CompanyKey, Order, Quote
+from commerce.models import STRIPE_METHODS, CompanyKey, Order, Quote
+from commerce.payments import checkout_start
 from commerce.services import CommerceError, quote_approve, quote_execute, quote_lock
 from dreamnet.api import AUTH_ERRORS, ApiError, ApiKeyAuth, ErrorOut
 
@@ -239,6 +240,7 @@ class OrderOut(Schema):
     tracking: str
     created_at: datetime
     receipt_index: int | None
+    checkout_url: str | None = None
     lines: list[OrderLineOut]
 
 
@@ -279,15 +281,17 @@ class ExecuteErrorOut(Schema):
 )
 def quote_execute_api(request: HttpRequest, quote_id: int, body: ExecuteIn):
     """Create the order and reserve stock. 409 when the lock expired (with old vs current price per line) or
-    stock ran out; 403 for an unverified company, a foreign token or a missing approval."""
+    stock ran out; 403 for an unverified company, a foreign token or a missing approval. Card and ACH orders come
+    back with `checkout_url`, the Stripe Checkout page to send the payer to."""
     user, quote = _company_quote(request, quote_id)
     try:
         order = quote_execute(quote=quote, by=user, lock_token=body.lock_token)
+        checkout = checkout_start(order=order) if order.payment_method in STRIPE_METHODS else None
     except CommerceError as exc:
         if exc.extra:
             return Status(exc.status, {"detail": exc.detail, "code": exc.code, **exc.extra})
         _raise(exc)
-    return Status(201, _order_out(order))
+    return Status(201, _order_out(order) | {"checkout_url": checkout.url if checkout else None})
 
 
 @router.get("/orders", response={200: list[OrderOut], **AUTH_ERRORS}, auth=BUYER_AUTH)

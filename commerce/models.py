@@ -24,6 +24,11 @@ class Metal(models.TextChoices):
 
 class PaymentMethod(models.TextChoices):
     WIRE = "wire", "Wire transfer"
+    CARD = "card", "Card (Stripe)"
+    ACH = "ach", "ACH bank debit (Stripe)"
+
+
+STRIPE_METHODS = (PaymentMethod.CARD, PaymentMethod.ACH)
 
 
 class Product(models.Model):
@@ -225,6 +230,7 @@ class Order(models.Model):
         DELIVERED = "delivered"
         CANCELLED = "cancelled"
         EXPIRED = "expired"
+        REFUNDED = "refunded"
 
     number = models.CharField(max_length=20, unique=True)
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="orders")
@@ -239,6 +245,10 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     receipt_index = models.BigIntegerField(null=True, blank=True)
+    # Card/ACH: set when the buyer completed Checkout; an ACH debit then settles days later, so the lock-window
+    # expiry no longer applies to the order.
+    payment_submitted_at = models.DateTimeField(null=True, blank=True)
+    payment_intent = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -318,3 +328,66 @@ class CompanyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.api_key} → {self.company}"
+
+
+class StripeCustomer(models.Model):
+    """One Stripe customer per company, created once and reused."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="stripe_customer")
+    customer_id = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.company} → {self.customer_id}"
+
+
+class CheckoutAttempt(models.Model):
+    """A Stripe Checkout Session opened for an order; ``attempt`` numbers the tries (idempotency key per try)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="checkout_attempts")
+    attempt = models.PositiveSmallIntegerField()
+    session_id = models.CharField(max_length=255, unique=True)
+    url = models.URLField(max_length=1000)
+    amount_cents = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "attempt"], name="checkoutattempt_unique_try")]
+
+    def __str__(self) -> str:
+        return f"{self.order} try {self.attempt} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """Every webhook event, stored once under Stripe's id before it is acted on."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    result = models.CharField(max_length=200, blank=True)
+    needs_review = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class RefundRequest(models.Model):
+    """An operator's refund of a paid card/ACH order; the order follows the ``charge.refunded`` webhook."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(**MONEY)
+    stripe_refund_id = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refund ${self.amount} of {self.order}"

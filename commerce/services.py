@@ -21,6 +21,7 @@ import mesh
 from commerce import pricing
 from commerce.feeds import FeedError, MetalpriceApiProvider, MetalsDevProvider, SimulatedProvider
 from commerce.models import (
+    STRIPE_METHODS,
     CartLine,
     Company,
     ComplianceFlag,
@@ -208,6 +209,12 @@ def quote_lock(
             f"Payment method {payment_method!r} is not available; use one of {', '.join(PaymentMethod.values)}.",
             code="bad_payment_method",
         )
+    if payment_method in STRIPE_METHODS:
+        from commerce.payments import stripe_unavailable_reason
+
+        if reason := stripe_unavailable_reason():
+            raise CommerceError(reason, code="payment_method_unavailable", status=409)
+    surcharge = Decimal(settings.CARD_SURCHARGE_PERCENT) if payment_method == PaymentMethod.CARD else Decimal(0)
     if not lines:
         raise CommerceError("The quote has no lines; add products first.", code="empty_quote")
     skus = [sku for sku, _ in lines]
@@ -224,7 +231,8 @@ def quote_lock(
         spot = _fresh_spot(product.metal)
         tier = pricing.tier_for(product.price_tiers(), quantity)
         unit = pricing.unit_ask(spot_ask=spot.ask, fine_oz=product.fine_oz, tier=tier)
-        priced.append((product, quantity, spot, unit, pricing.line_total(unit=unit, quantity=quantity)))
+        line = pricing.line_total(unit=unit, quantity=quantity, surcharge_percent=surcharge)
+        priced.append((product, quantity, spot, unit, line))
     total = sum((p[4] for p in priced), Decimal("0.00"))
     if total > company.per_order_limit:
         raise CommerceError(
@@ -369,7 +377,12 @@ def quote_execute(*, quote: Quote, by, lock_token: str) -> Order:
             total=quote.total,
             payment_method=quote.payment_method,
             wire_reference=f"PSD{secrets.token_hex(5).upper()}",
-            payment_deadline=_next_business_deadline(now, settings.WIRE_DEADLINE_BUSINESS_DAYS),
+            # Card and ACH are paid inside the lock window; wire has business days.
+            payment_deadline=(
+                _next_business_deadline(now, settings.WIRE_DEADLINE_BUSINESS_DAYS)
+                if quote.payment_method == PaymentMethod.WIRE
+                else quote.expires_at
+            ),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -393,13 +406,14 @@ def quote_execute(*, quote: Quote, by, lock_token: str) -> Order:
 
 TRANSITIONS = {
     Order.Status.PENDING_PAYMENT: {Order.Status.PAID, Order.Status.CANCELLED, Order.Status.EXPIRED},
-    Order.Status.PAID: {Order.Status.ALLOCATED, Order.Status.CANCELLED},
-    Order.Status.ALLOCATED: {Order.Status.SHIPPED, Order.Status.VAULTED},
+    Order.Status.PAID: {Order.Status.ALLOCATED, Order.Status.CANCELLED, Order.Status.REFUNDED},
+    Order.Status.ALLOCATED: {Order.Status.SHIPPED, Order.Status.VAULTED, Order.Status.REFUNDED},
     Order.Status.SHIPPED: {Order.Status.DELIVERED},
     Order.Status.VAULTED: set(),
     Order.Status.DELIVERED: set(),
     Order.Status.CANCELLED: set(),
     Order.Status.EXPIRED: set(),
+    Order.Status.REFUNDED: set(),
 }
 
 
@@ -449,7 +463,7 @@ def order_transition(*, order: Order, to: str, by=None, tracking: str = "") -> O
                 cost=Decimal(0),
             )
             order.receipt_index = receipt.log_index
-        if to in (Order.Status.CANCELLED, Order.Status.EXPIRED):
+        if to in (Order.Status.CANCELLED, Order.Status.EXPIRED, Order.Status.REFUNDED):
             _release_stock(order)
         order.save()
         if to == Order.Status.PAID:
@@ -486,35 +500,44 @@ def compliance_clear(*, flag: ComplianceFlag, by, note: str = "") -> ComplianceF
     return flag
 
 
-def orders_expire(*, now: datetime | None = None) -> list[Order]:
-    """Expire unpaid orders past their deadline: release stock and book the market loss on the company.
+def order_expire(*, order: Order, now: datetime | None = None) -> Order:
+    """Expire one unpaid order: release its stock and book the market loss on the company.
 
     Market loss = (locked unit price − bid-side price at expiry) × quantity, per line, when positive.
     """
+    with transaction.atomic():
+        order = order_transition(order=order, to=Order.Status.EXPIRED)
+        latest = spot_latest()
+        loss = Decimal("0.00")
+        for line in order.lines.select_related("product"):
+            spot = latest.get(line.product.metal)
+            if spot is None:
+                continue
+            bid = pricing.unit_bid(spot_bid=spot.bid, fine_oz=line.product.fine_oz,
+                                   percent=line.product.buyback_percent, fixed=line.product.buyback_fixed)  # fmt: skip
+            loss += pricing.cents((line.unit_price - bid) * line.quantity)
+        LedgerEntry.objects.create(
+            company=order.company,
+            order=order,
+            kind=LedgerEntry.Kind.MARKET_LOSS,
+            amount=max(loss, Decimal("0.00")),
+            memo=f"Order {order.number} expired unpaid; locked price minus bid at expiry.",
+        )
+    return order
+
+
+def orders_expire(*, now: datetime | None = None) -> list[Order]:
+    """Expire unpaid orders past their deadline (card/ACH: the lock window; their open Checkout Sessions are
+    expired at Stripe first). Orders whose ACH debit was submitted wait for its settlement instead."""
     now = now or timezone.now()
+    due = Order.objects.filter(
+        status=Order.Status.PENDING_PAYMENT, payment_deadline__lte=now, payment_submitted_at__isnull=True
+    )
     expired = []
-    for order in Order.objects.filter(status=Order.Status.PENDING_PAYMENT, payment_deadline__lte=now):
-        with transaction.atomic():
-            order = order_transition(order=order, to=Order.Status.EXPIRED)
-            latest = spot_latest()
-            loss = Decimal("0.00")
-            for line in order.lines.select_related("product"):
-                spot = latest.get(line.product.metal)
-                if spot is None:
-                    continue
-                bid = pricing.unit_bid(
-                    spot_bid=spot.bid,
-                    fine_oz=line.product.fine_oz,
-                    percent=line.product.buyback_percent,
-                    fixed=line.product.buyback_fixed,
-                )
-                loss += pricing.cents((line.unit_price - bid) * line.quantity)
-            LedgerEntry.objects.create(
-                company=order.company,
-                order=order,
-                kind=LedgerEntry.Kind.MARKET_LOSS,
-                amount=max(loss, Decimal("0.00")),
-                memo=f"Order {order.number} expired unpaid; locked price minus bid at expiry.",
-            )
-        expired.append(order)
+    for order in due:
+        if order.payment_method != PaymentMethod.WIRE:
+            from commerce.payments import checkout_expire_open
+
+            checkout_expire_open(order=order)
+        expired.append(order_expire(order=order, now=now))
     return expired

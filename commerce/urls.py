@@ -16,6 +16,9 @@ urlpatterns = [
     path("quotes/<int:pk>/execute", views.quote_execute_view, name="execute"),
     path("orders/", views.orders, name="orders"),
     path("orders/<str:number>/", views.order_detail, name="order"),
+    path("orders/<str:number>/pay", views.order_pay, name="order-pay"),
+    path("checkout/return/<str:number>/", views.checkout_return, name="checkout-return"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("company/", views.company_page, name="company"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

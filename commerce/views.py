@@ -9,15 +9,18 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commerce import selectors
 from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
-from commerce.models import Membership, Metal, Order, Quote
+from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Quote
+from commerce.payments import WebhookRejected, checkout_start, stripe_unavailable_reason, webhook_receive
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
@@ -84,6 +87,7 @@ def _cart_context(request, membership: Membership) -> dict:
             {"line": line, "unit": unit, "total": line_total(unit=unit, quantity=line.quantity) if unit else None}
         )
     return {"lines": lines, "total": total, "membership": membership, "lock_form": LockForm(),
+            "stripe_unavailable": stripe_unavailable_reason(),
             "stale": any(s.stale for s in spots.values())}  # fmt: skip
 
 
@@ -171,8 +175,43 @@ def quote_execute_view(request: AuthenticatedHtmxRequest, membership: Membership
     except CommerceError as exc:
         context = {"quote": quote, "error": exc.detail, "requote": exc.extra.get("requote")}
         return render(request, "commerce/execute_failed.html", context, status=exc.status)
+    if order.payment_method in STRIPE_METHODS:
+        return _to_stripe(request, order)
     messages.success(request, f"Order {order.number} placed. Wire the total before the deadline below.")
     return redirect(order)
+
+
+def _to_stripe(request, order: Order) -> HttpResponse:
+    try:
+        attempt = checkout_start(order=order)
+    except CommerceError as exc:
+        messages.error(request, exc.detail)
+        return redirect(order)
+    return redirect(attempt.url)
+
+
+@require_POST
+@member_required
+def order_pay(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
+    """Open a new Checkout Session for a pending card/ACH order (after a cancelled or failed try)."""
+    return _to_stripe(request, get_object_or_404(Order, number=number, company=membership.company))
+
+
+@member_required
+def checkout_return(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
+    """Where Stripe sends the buyer back: the order's real state (the webhook decides it, not this page)."""
+    order = get_object_or_404(Order, number=number, company=membership.company)
+    return render(request, "commerce/checkout_return.html", {"order": order})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request) -> HttpResponse:
+    try:
+        result = webhook_receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+    except WebhookRejected as exc:
+        return JsonResponse({"detail": exc.detail, "code": "bad_webhook"}, status=400)
+    return JsonResponse({"received": True, "result": result})
 
 
 @member_required
@@ -184,7 +223,10 @@ def orders(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpRes
 @member_required
 def order_detail(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
     order = get_object_or_404(Order, number=number, company=membership.company)
-    return render(request, "commerce/order.html", {"order": order, "lines": order.lines.select_related("product")})
+    context = {"order": order, "lines": order.lines.select_related("product"),
+               "pay_online": order.payment_method in STRIPE_METHODS and order.status == "pending_payment"
+               and not order.payment_submitted_at and order.payment_deadline > timezone.now()}  # fmt: skip
+    return render(request, "commerce/order.html", context)
 
 
 @member_required

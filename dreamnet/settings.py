@@ -312,10 +312,21 @@ METALPRICEAPI_KEY = env_secret("METALPRICEAPI_KEY")
 METALPRICEAPI_URL = env_str("METALPRICEAPI_URL", "https://api.metalpriceapi.com")
 METALSDEV_KEY = env_secret("METALSDEV_KEY")
 METALSDEV_URL = env_str("METALSDEV_URL", "https://api.metals.dev")
-LOCK_MINUTES = {"wire": env_int("DREAMNET_LOCK_MINUTES_WIRE", 10, minimum=1, maximum=120)}
+LOCK_MINUTES = {
+    "wire": env_int("DREAMNET_LOCK_MINUTES_WIRE", 10, minimum=1, maximum=120),
+    "card": env_int("DREAMNET_LOCK_MINUTES_CARD", 10, minimum=1, maximum=120),
+    "ach": env_int("DREAMNET_LOCK_MINUTES_ACH", 10, minimum=1, maximum=120),
+}
 WIRE_DEADLINE_BUSINESS_DAYS = env_int("DREAMNET_WIRE_DEADLINE_BUSINESS_DAYS", 1, minimum=1, maximum=10)
 CARD_SURCHARGE_PERCENT = env_str("DREAMNET_CARD_SURCHARGE_PERCENT", "4")
 COMPLIANCE_THRESHOLD_USD = env_int("DREAMNET_COMPLIANCE_THRESHOLD_USD", 10_000, minimum=0)
+SITE_URL = env_str("DREAMNET_SITE_URL", "http://127.0.0.1:8000").rstrip("/")  # for links sent to Stripe and e-mail
+
+# Stripe (card and ACH through Checkout; off without a secret key)
+STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300, minimum=1)
 
 
 # Operator bootstrap
