@@ -13,10 +13,12 @@ from commerce.models import (
     Company,
     CompanyKey,
     ComplianceFlag,
+    IntelligenceBrief,
     LedgerEntry,
     Membership,
     Order,
     OrderLine,
+    Plan,
     PriceTier,
     Product,
     Quote,
@@ -24,6 +26,7 @@ from commerce.models import (
     RefundRequest,
     SpotTick,
     StripeEvent,
+    Subscription,
 )
 from commerce.services import CommerceError, compliance_clear, order_transition
 
@@ -192,3 +195,29 @@ class StripeEventAdmin(admin.ModelAdmin):
 
 
 admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "monthly_price", "stripe_price_id", "active"]
+    readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_amount"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Stripe keeps its subscriptions true through webhooks; add one here to grant a plan to an invoiced customer."""
+
+    list_display = ["company", "plan", "status", "current_period_end", "stripe_subscription_id", "granted_by"]
+    list_filter = ["status", "plan"]
+    readonly_fields = ["stripe_subscription_id", "last_event_created", "granted_by"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change and not obj.stripe_subscription_id:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(IntelligenceBrief)
+class IntelligenceBriefAdmin(admin.ModelAdmin):
+    list_display = ["metal", "day", "narrative_source", "created_at"]
+    list_filter = ["metal"]

@@ -18,9 +18,13 @@ from commerce import selectors
 from commerce.models import STRIPE_METHODS, CompanyKey, Order, Quote
 from commerce.payments import checkout_start
 from commerce.services import CommerceError, quote_approve, quote_execute, quote_lock
+from commerce.subscriptions import company_has_intelligence
 from dreamnet.api import AUTH_ERRORS, ApiError, ApiKeyAuth, ErrorOut
+from dreamnet.apikeys import apikey_authenticate
 
 router = Router(tags=["commerce"])
+
+
 BUYER_AUTH = [SessionAuth(), ApiKeyAuth("commerce")]
 ERRORS = {**AUTH_ERRORS, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
 
@@ -305,3 +309,27 @@ def orders(request: HttpRequest, limit: int = 50, offset: int = 0):
 def order(request: HttpRequest, number: str):
     _user, company = _buyer(request)
     return _order_out(get_object_or_404(Order, number=number, company=company))
+
+
+class BriefOut(Schema):
+    metal: str
+    day: str
+    figures: dict
+    full: bool
+    narrative: str | None
+    narrative_source: str | None
+
+
+@router.get("/intelligence", response={200: list[BriefOut], **AUTH_ERRORS}, summary="Latest brief per metal")
+def intelligence(request: HttpRequest):
+    """Subscribers (a signed-in member, or a company key sent in X-DREAMNET-KEY, of a company with an active
+    plan) get the whole brief; everyone else the headline numbers."""
+    company = None
+    raw_key = request.headers.get("X-DREAMNET-KEY")
+    if raw_key:
+        request.api_key = apikey_authenticate(raw=raw_key, scope="commerce")
+        company = _buyer(request)[1]
+    elif (membership := selectors.membership_for(request.user)) is not None:
+        company = membership.company
+    full = company_has_intelligence(company)
+    return [selectors.brief_public(b, full=full) for b in selectors.briefs_latest()]

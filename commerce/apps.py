@@ -15,8 +15,9 @@ class CommerceConfig(AppConfig):
 
     def serve_setup(self, stdout) -> None:
         """Load the demo catalog, take a first spot reading, and schedule the feed and the order sweep."""
-        from commerce.demo import demo_catalog_load
+        from commerce.demo import demo_catalog_load, demo_plans_load
         from commerce.services import CommerceError, spot_refresh
+        from commerce.subscriptions import briefs_compute_all
         from commerce.tasks import schedules_ensure
 
         created = demo_catalog_load()
@@ -26,4 +27,6 @@ class CommerceConfig(AppConfig):
             spot_refresh()
         except CommerceError as exc:
             stdout.write(f"Spot feed: {exc.detail}")
+        demo_plans_load()
+        briefs_compute_all()
         schedules_ensure()

@@ -28,7 +28,13 @@ def spot_chart_svg(ticks) -> SafeString | None:
         '<text x="{pad}" y="14" class="chart-label">{high}</text>'
         '<text x="{pad}" y="{bottom}" class="chart-label">{low}</text>'
         '<polyline points="{points}" class="chart-line"/></svg>',
-        w=WIDTH, h=HEIGHT, label=label, pad=PAD, high=f"{high:,.2f}", low=f"{low:,.2f}", bottom=HEIGHT - 4,
+        w=WIDTH,
+        h=HEIGHT,
+        label=label,
+        pad=PAD,
+        high=f"{high:,.2f}",
+        low=f"{low:,.2f}",
+        bottom=HEIGHT - 4,
         points=points,
-    )  # fmt: skip
+    )
     return mark_safe(svg)  # noqa: S308 (built by format_html above)

@@ -391,3 +391,71 @@ class RefundRequest(models.Model):
 
     def __str__(self) -> str:
         return f"refund ${self.amount} of {self.order}"
+
+
+class Plan(models.Model):
+    """A market-intelligence plan; ``manage.py stripe_sync_plans`` creates its Stripe product and price."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    monthly_price = models.DecimalField(**MONEY)
+    features = models.TextField(help_text="One feature per line.")
+    stripe_product_id = models.CharField(max_length=64, blank=True)
+    stripe_price_id = models.CharField(max_length=64, blank=True)
+    stripe_price_amount = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["monthly_price"]
+        constraints = [models.CheckConstraint(condition=models.Q(monthly_price__gte=0), name="plan_price_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (${self.monthly_price}/month)"
+
+    def feature_list(self) -> list[str]:
+        return [line.strip() for line in self.features.splitlines() if line.strip()]
+
+
+class Subscription(models.Model):
+    """A company's plan, kept true by Stripe's subscription webhooks or granted by an operator."""
+
+    ACCESS_STATUSES = ("active", "trialing")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
+    status = models.CharField(max_length=24)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    stripe_subscription_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # Stripe's event.created of the last applied event: older deliveries never move the state backwards.
+    last_event_created = models.BigIntegerField(default=0)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Set for plans granted by hand to invoiced customers.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.company} · {self.plan.name} ({self.status})"
+
+
+class IntelligenceBrief(models.Model):
+    metal = models.CharField(max_length=3, choices=Metal.choices)
+    day = models.DateField()
+    figures = models.JSONField()
+    narrative = models.TextField()
+    narrative_source = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "metal"]
+        constraints = [models.UniqueConstraint(fields=["metal", "day"], name="brief_one_per_metal_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.metal} brief {self.day}"

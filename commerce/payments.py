@@ -126,9 +126,11 @@ def checkout_start(*, order: Order) -> CheckoutAttempt:
         "expires_at": int((timezone.now() + SESSION_MIN_LIFETIME).timestamp()),
     }
     session = _stripe_call(
-        "open the checkout", _client().v1.checkout.sessions.create, params=params,
+        "open the checkout",
+        _client().v1.checkout.sessions.create,
+        params=params,
         options={"idempotency_key": f"checkout-{order.number}-{attempt}"},
-    )  # fmt: skip
+    )
     return CheckoutAttempt.objects.create(
         order=order, attempt=attempt, session_id=session.id, url=session.url, amount_cents=to_cents(order.total)
     )
@@ -155,14 +157,18 @@ def order_refund(*, order: Order, by) -> RefundRequest:
     if order.payment_method not in STRIPE_METHODS or not order.payment_intent:
         raise CommerceError(f"Order {order.number} was not paid through Stripe; refund it by wire.", code="not_stripe")
     if order.status not in (Order.Status.PAID, Order.Status.ALLOCATED):
-        raise CommerceError(f"Order {order.number} is {order.status}; only paid or allocated orders are refunded.",
-                            code="not_refundable", status=409)  # fmt: skip
+        raise CommerceError(
+            f"Order {order.number} is {order.status}; only paid or allocated orders are refunded.",
+            code="not_refundable",
+            status=409,
+        )
     number = order.refunds.count() + 1
     refund = _stripe_call(
-        "refund", _client().v1.refunds.create,
+        "refund",
+        _client().v1.refunds.create,
         params={"payment_intent": order.payment_intent, "metadata": {"order": order.number}},
         options={"idempotency_key": f"refund-{order.number}-{number}"},
-    )  # fmt: skip
+    )
     request = RefundRequest.objects.create(order=order, amount=order.total, stripe_refund_id=refund.id, requested_by=by)
     mesh.publish("order.refund_requested", {"number": order.number, "amount": order.total, "refund": refund.id})
     return request
@@ -202,7 +208,7 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> str:
     try:
         with transaction.atomic():
             row = StripeEvent.objects.create(event_id=event_id, type=event_type, payload=event)
-            result, review = _apply(event_type, obj)
+            result, review = _apply(event_type, obj, int(event.get("created") or 0))
             row.result, row.needs_review = result[:200], review
             row.save(update_fields=["result", "needs_review"])
     except IntegrityError:
@@ -215,8 +221,14 @@ def _order_for_session(obj: dict) -> Order | None:
     return Order.objects.filter(number=number).first() if number else None
 
 
-def _apply(event_type: str, obj: dict) -> tuple[str, bool]:
+def _apply(event_type: str, obj: dict, created: int) -> tuple[str, bool]:
     """Act on one event; return (what happened, whether an operator should look). Never moves state backwards."""
+    if event_type.startswith(("customer.subscription.", "invoice.")):
+        from commerce.subscriptions import subscription_event_apply
+
+        return subscription_event_apply(event_type, obj, created)
+    if event_type.startswith("checkout.session.") and obj.get("mode") == "subscription":
+        return "subscription checkout; the subscription events carry its state", False
     if event_type.startswith("checkout.session."):
         order = _order_for_session(obj)
         if order is None:

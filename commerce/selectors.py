@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from commerce import pricing
-from commerce.models import CartLine, Company, Membership, Metal, Order, Product, SpotTick
+from commerce.models import CartLine, Company, IntelligenceBrief, Membership, Metal, Order, Product, SpotTick
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,29 @@ def cart_lines(*, user, company: Company) -> list[CartLine]:
 
 def orders_for_company(company: Company) -> QuerySet[Order]:
     return Order.objects.filter(company=company).order_by("-created_at")
+
+
+def briefs_latest() -> list[IntelligenceBrief]:
+    """Return the newest brief of each metal."""
+    briefs = []
+    for metal in Metal.values:
+        brief = IntelligenceBrief.objects.filter(metal=metal).order_by("-day").first()
+        if brief is not None:
+            briefs.append(brief)
+    return briefs
+
+
+HEADLINE_FIELDS = ("last", "change_24h", "as_of")
+
+
+def brief_public(brief: IntelligenceBrief, *, full: bool) -> dict:
+    """The brief as served: everything for subscribers, the headline numbers for everyone else."""
+    figures = brief.figures if full else {k: brief.figures.get(k) for k in HEADLINE_FIELDS}
+    return {
+        "metal": brief.metal,
+        "day": brief.day.isoformat(),
+        "figures": figures,
+        "full": full,
+        "narrative": brief.narrative if full else None,
+        "narrative_source": brief.narrative_source if full else None,
+    }

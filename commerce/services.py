@@ -513,8 +513,12 @@ def order_expire(*, order: Order, now: datetime | None = None) -> Order:
             spot = latest.get(line.product.metal)
             if spot is None:
                 continue
-            bid = pricing.unit_bid(spot_bid=spot.bid, fine_oz=line.product.fine_oz,
-                                   percent=line.product.buyback_percent, fixed=line.product.buyback_fixed)  # fmt: skip
+            bid = pricing.unit_bid(
+                spot_bid=spot.bid,
+                fine_oz=line.product.fine_oz,
+                percent=line.product.buyback_percent,
+                fixed=line.product.buyback_fixed,
+            )
             loss += pricing.cents((line.unit_price - bid) * line.quantity)
         LedgerEntry.objects.create(
             company=order.company,

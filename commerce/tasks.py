@@ -13,6 +13,7 @@ from commerce.services import CommerceError, orders_expire, spot_refresh
 logger = logging.getLogger(__name__)
 SPOT_SCHEDULE = "commerce: refresh spot feed"
 EXPIRY_SCHEDULE = "commerce: expire unpaid orders"
+BRIEFS_SCHEDULE = "commerce: daily intelligence briefs"
 
 
 def spot_pump_task(duration_s: float = 55.0) -> int:
@@ -37,7 +38,17 @@ def orders_expire_task() -> list[str]:
     return [o.number for o in orders_expire()]
 
 
+def briefs_task() -> list[str]:
+    from commerce.subscriptions import briefs_compute_all
+
+    return [f"{b.metal} {b.day}" for b in briefs_compute_all()]
+
+
 def schedules_ensure() -> None:
+    Schedule.objects.update_or_create(
+        name=BRIEFS_SCHEDULE,
+        defaults={"func": "commerce.tasks.briefs_task", "schedule_type": Schedule.HOURLY, "repeats": -1},
+    )
     for name, func in [
         (SPOT_SCHEDULE, "commerce.tasks.spot_pump_task"),
         (EXPIRY_SCHEDULE, "commerce.tasks.orders_expire_task"),

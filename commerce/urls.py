@@ -7,6 +7,9 @@ from commerce import views
 app_name = "commerce"
 urlpatterns = [
     path("metals", views.catalog, name="catalog"),
+    path("metals/intelligence", views.intelligence, name="intelligence"),
+    path("metals/intelligence/subscribe/<slug:slug>", views.subscribe, name="subscribe"),
+    path("metals/intelligence/billing", views.billing_portal, name="billing-portal"),
     path("metals/<slug:sku>", views.product, name="product"),
     path("cart/", views.cart, name="cart"),
     path("cart/<slug:sku>", views.cart_update, name="cart-update"),

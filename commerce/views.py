@@ -19,10 +19,11 @@ from django.views.decorators.http import require_POST
 from commerce import selectors
 from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
-from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Quote
+from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Plan, Quote
 from commerce.payments import WebhookRejected, checkout_start, stripe_unavailable_reason, webhook_receive
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
+from commerce.subscriptions import company_has_intelligence, portal_url, subscription_checkout
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
 
 
@@ -80,15 +81,23 @@ def _cart_context(request, membership: Membership) -> dict:
         spot = spots.get(line.product.metal)
         unit = None
         if spot is not None:
-            unit = unit_ask(spot_ask=spot.ask, fine_oz=line.product.fine_oz,
-                            tier=tier_for(line.product.price_tiers(), line.quantity))  # fmt: skip
+            unit = unit_ask(
+                spot_ask=spot.ask,
+                fine_oz=line.product.fine_oz,
+                tier=tier_for(line.product.price_tiers(), line.quantity),
+            )
             total += line_total(unit=unit, quantity=line.quantity)
         lines.append(
             {"line": line, "unit": unit, "total": line_total(unit=unit, quantity=line.quantity) if unit else None}
         )
-    return {"lines": lines, "total": total, "membership": membership, "lock_form": LockForm(),
-            "stripe_unavailable": stripe_unavailable_reason(),
-            "stale": any(s.stale for s in spots.values())}  # fmt: skip
+    return {
+        "lines": lines,
+        "total": total,
+        "membership": membership,
+        "lock_form": LockForm(),
+        "stripe_unavailable": stripe_unavailable_reason(),
+        "stale": any(s.stale for s in spots.values()),
+    }
 
 
 @member_required
@@ -130,8 +139,9 @@ def checkout_lock(request: AuthenticatedHtmxRequest, membership: Membership) -> 
         messages.error(request, "Choose a payment method.")
         return redirect("commerce:cart")
     try:
-        quote = quote_lock(company=membership.company, by=request.user, lines=lines,
-                           payment_method=form.cleaned_data["payment_method"])  # fmt: skip
+        quote = quote_lock(
+            company=membership.company, by=request.user, lines=lines, payment_method=form.cleaned_data["payment_method"]
+        )
     except CommerceError as exc:
         messages.error(request, exc.detail)
         return redirect("commerce:cart")
@@ -145,9 +155,13 @@ def _company_quote(membership: Membership, pk: int) -> Quote:
 @member_required
 def quote_page(request: AuthenticatedHtmxRequest, membership: Membership, pk: int) -> HttpResponse:
     quote = _company_quote(membership, pk)
-    context = {"quote": quote, "lines": quote.lines.select_related("product"), "membership": membership,
-               "needs_approval": quote.total > quote.company.approval_threshold,
-               "form": ExecuteForm(initial={"lock_token": quote.lock_token})}  # fmt: skip
+    context = {
+        "quote": quote,
+        "lines": quote.lines.select_related("product"),
+        "membership": membership,
+        "needs_approval": quote.total > quote.company.approval_threshold,
+        "form": ExecuteForm(initial={"lock_token": quote.lock_token}),
+    }
     return render(request, "commerce/quote.html", context)
 
 
@@ -223,18 +237,26 @@ def orders(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpRes
 @member_required
 def order_detail(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
     order = get_object_or_404(Order, number=number, company=membership.company)
-    context = {"order": order, "lines": order.lines.select_related("product"),
-               "pay_online": order.payment_method in STRIPE_METHODS and order.status == "pending_payment"
-               and not order.payment_submitted_at and order.payment_deadline > timezone.now()}  # fmt: skip
+    context = {
+        "order": order,
+        "lines": order.lines.select_related("product"),
+        "pay_online": order.payment_method in STRIPE_METHODS
+        and order.status == "pending_payment"
+        and not order.payment_submitted_at
+        and order.payment_deadline > timezone.now(),
+    }
     return render(request, "commerce/order.html", context)
 
 
 @member_required
 def company_page(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
     company = membership.company
-    context = {"company": company, "membership": membership,
-               "members": company.memberships.select_related("user").order_by("role", "user__username"),
-               "ledger": company.ledger.all()[:20]}  # fmt: skip
+    context = {
+        "company": company,
+        "membership": membership,
+        "members": company.memberships.select_related("user").order_by("role", "user__username"),
+        "ledger": company.ledger.all()[:20],
+    }
     return render(request, "commerce/company.html", context)
 
 
@@ -253,3 +275,39 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         )
         return redirect("commerce:company")
     return render(request, "commerce/signup.html", {"form": form})
+
+
+def intelligence(request: HtmxHttpRequest) -> HttpResponse:
+    """Daily briefs: subscribers read them whole; others see the headline numbers and the plans."""
+    membership = selectors.membership_for(request.user)
+    subscribed = company_has_intelligence(membership.company if membership else None)
+    briefs = selectors.briefs_latest()
+    context = {
+        "briefs": briefs,
+        "subscribed": subscribed,
+        "membership": membership,
+        "plans": Plan.objects.filter(active=True),
+        "stripe_unavailable": stripe_unavailable_reason(),
+    }
+    return render(request, "commerce/intelligence.html", context)
+
+
+@require_POST
+@member_required
+def subscribe(request: AuthenticatedHtmxRequest, membership: Membership, slug: str) -> HttpResponse:
+    plan = get_object_or_404(Plan, slug=slug, active=True)
+    try:
+        return redirect(subscription_checkout(company=membership.company, plan=plan))
+    except CommerceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("commerce:intelligence")
+
+
+@require_POST
+@member_required
+def billing_portal(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
+    try:
+        return redirect(portal_url(company=membership.company))
+    except CommerceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("commerce:intelligence")

@@ -50,6 +50,21 @@ class FakeStripe:
                             "client_reference_id": form.get("client_reference_id")}  # fmt: skip
                 elif self.path.endswith("/expire"):
                     body = {"id": self.path.split("/")[-2], "object": "checkout.session", "status": "expired"}
+                elif self.path == "/v1/products":
+                    body = {"id": f"prod_test{n}", "object": "product", "name": form.get("name")}
+                elif self.path == "/v1/prices":
+                    body = {
+                        "id": f"price_test{n}",
+                        "object": "price",
+                        "unit_amount": int(form["unit_amount"]),
+                        "recurring": {"interval": form.get("recurring[interval]")},
+                    }
+                elif self.path == "/v1/billing_portal/sessions":
+                    body = {
+                        "id": f"bps_{n}",
+                        "object": "billing_portal.session",
+                        "url": f"https://billing.stripe.com/p/session/{n}",
+                    }
                 elif self.path == "/v1/refunds":
                     body = {"id": f"re_test{n}", "object": "refund", "status": "succeeded",
                             "payment_intent": form.get("payment_intent")}  # fmt: skip
