@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 
 from commerce.models import (
     CartLine,
@@ -149,6 +151,45 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_lines), name="commerce_order_refund"),
+            *super().get_urls(),
+        ]
+
+    def refund_lines(self, request: HttpRequest, pk: int):
+        """Refund chosen quantities of chosen lines through Stripe."""
+        from commerce.payments import order_refund, refundable_quantities
+
+        order = get_object_or_404(Order, pk=pk)
+        remaining = refundable_quantities(order)
+        if request.method == "POST":
+            wanted = {}
+            for line in order.lines.all():
+                raw = request.POST.get(f"line-{line.pk}", "0").strip() or "0"
+                if not raw.isdigit():
+                    messages.error(request, f"Quantities are whole numbers; got {raw!r} for {line.product.sku}.")
+                    return redirect(request.path)
+                if int(raw):
+                    wanted[line.pk] = int(raw)
+            try:
+                if not wanted:
+                    raise CommerceError("Choose at least one unit to refund.", code="empty_refund")
+                order_refund(order=order, by=request.user, lines=wanted)
+            except CommerceError as exc:
+                messages.error(request, exc.detail)
+                return redirect(request.path)
+            messages.success(request, f"Refund requested for {order.number}; it is recorded when Stripe confirms.")
+            return redirect("admin:commerce_order_change", order.pk)
+        rows = [(line, remaining.get(line.pk, 0)) for line in order.lines.select_related("product")]
+        context = {
+            **self.admin_site.each_context(request),
+            "order": order,
+            "rows": rows,
+            "title": f"Refund {order.number}",
+        }
+        return render(request, "admin/commerce/order/refund.html", context)
 
 
 @admin.register(SpotTick)

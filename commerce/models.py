@@ -385,6 +385,8 @@ class RefundRequest(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**MONEY)
+    # {order line id: quantity refunded}; empty for a whole-order refund.
+    lines = models.JSONField(default=dict, blank=True)
     stripe_refund_id = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
 from django.conf import settings
@@ -152,8 +152,23 @@ def checkout_expire_open(*, order: Order) -> int:
     return expired
 
 
-def order_refund(*, order: Order, by) -> RefundRequest:
-    """Refund a paid card/ACH order in full; the order turns refunded when Stripe's webhook confirms it."""
+def refundable_quantities(order: Order) -> dict[int, int]:
+    """Return, per order line id, how many units have not been refunded yet."""
+    refunded: dict[int, int] = {}
+    for request in order.refunds.all():
+        if not request.lines:
+            return {line.pk: 0 for line in order.lines.all()}
+        for line_id, qty in request.lines.items():
+            refunded[int(line_id)] = refunded.get(int(line_id), 0) + qty
+    return {line.pk: line.quantity - refunded.get(line.pk, 0) for line in order.lines.all()}
+
+
+def order_refund(*, order: Order, by, lines: dict[int, int] | None = None) -> RefundRequest:
+    """Refund a paid card/ACH order, whole or by line quantities; the order follows Stripe's webhook.
+
+    A line refund returns the line total pro rata (rounded half-up to cents). Refunding more units than remain
+    unrefunded is refused. The Stripe refund carries an idempotency key per order and request number.
+    """
     if order.payment_method not in STRIPE_METHODS or not order.payment_intent:
         raise CommerceError(f"Order {order.number} was not paid through Stripe; refund it by wire.", code="not_stripe")
     if order.status not in (Order.Status.PAID, Order.Status.ALLOCATED):
@@ -162,15 +177,41 @@ def order_refund(*, order: Order, by) -> RefundRequest:
             code="not_refundable",
             status=409,
         )
+    remaining = refundable_quantities(order)
+    if lines:
+        by_id = {line.pk: line for line in order.lines.all()}
+        amount = Decimal("0.00")
+        for line_id, qty in lines.items():
+            if line_id not in by_id or not 0 < qty <= remaining.get(line_id, 0):
+                raise CommerceError(
+                    f"Line {line_id} of {order.number} has {remaining.get(line_id, 0)} unit(s) left to "
+                    f"refund; {qty} asked.",
+                    code="bad_refund_quantity",
+                )
+            line = by_id[line_id]
+            amount += (line.line_total * qty / line.quantity).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    else:
+        if not any(remaining.values()):
+            raise CommerceError(f"Order {order.number} is refunded already.", code="already_refunded", status=409)
+        amount = order.total - sum((r.amount for r in order.refunds.all()), Decimal("0.00"))
     number = order.refunds.count() + 1
+    params = {"payment_intent": order.payment_intent, "metadata": {"order": order.number}}
+    if lines:
+        params["amount"] = to_cents(amount)
     refund = _stripe_call(
         "refund",
         _client().v1.refunds.create,
-        params={"payment_intent": order.payment_intent, "metadata": {"order": order.number}},
+        params=params,
         options={"idempotency_key": f"refund-{order.number}-{number}"},
     )
-    request = RefundRequest.objects.create(order=order, amount=order.total, stripe_refund_id=refund.id, requested_by=by)
-    mesh.publish("order.refund_requested", {"number": order.number, "amount": order.total, "refund": refund.id})
+    request = RefundRequest.objects.create(
+        order=order,
+        amount=amount,
+        lines={str(k): v for k, v in (lines or {}).items()},
+        stripe_refund_id=refund.id,
+        requested_by=by,
+    )
+    mesh.publish("order.refund_requested", {"number": order.number, "amount": amount, "refund": refund.id})
     return request
 
 

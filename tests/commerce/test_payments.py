@@ -233,3 +233,31 @@ def test_stripe_errors_become_a_clear_502(shop, alice, fake_stripe):
     fake_stripe.fail_next = 400
     with pytest.raises(CommerceError, match="Stripe refused to"):
         checkout_start(order=order)
+
+
+def test_an_operator_refunds_some_units_of_a_line_in_the_admin(shop, alice, olivia, client, fake_stripe):
+    from commerce.payments import checkout_start
+
+    order = _card_order(shop, alice)
+    checkout_start(order=order)
+    _deliver(client, "evt_p2", "checkout.session.completed", _session(order))
+    line = order.lines.order_by("pk").first()  # 3 gold coins
+    olivia.is_superuser = True
+    olivia.save()
+    client.force_login(olivia)
+    page = client.get(f"/admin/commerce/order/{order.pk}/refund/")
+    assert "Left to refund" in page.content.decode()
+    too_many = client.post(f"/admin/commerce/order/{order.pk}/refund/", {f"line-{line.pk}": "4"}, follow=True)
+    assert "has 3 unit(s) left to refund; 4 asked" in too_many.content.decode()
+    client.post(f"/admin/commerce/order/{order.pk}/refund/", {f"line-{line.pk}": "1"})
+    (call,) = fake_stripe.calls("/v1/refunds")
+    expected = (line.line_total / 3).quantize(Decimal("0.01"))
+    assert call["form"]["amount"] == str(int(expected * 100))
+    refund = order.refunds.get()
+    assert refund.amount == expected
+    assert refund.lines == {str(line.pk): 1}
+    partial = {"id": "ch_2", "object": "charge", "payment_intent": order.payment_intent,
+               "amount": int(order.total * 100), "amount_refunded": int(expected * 100)}  # fmt: skip
+    _deliver(client, "evt_r2", "charge.refunded", partial)
+    order.refresh_from_db()
+    assert order.status == "paid"  # a partial refund keeps the order
