@@ -39,3 +39,42 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ComputeJob(models.Model):
+    """A compute run (TSP, simulation, risk, render) executed by a Django-Q2 worker, never in a web request."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=20)
+    params = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=200, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    # [{"name": ..., "blake3": ..., "media_type": ...}]: outputs stored in the mesh artifact store.
+    artifacts = models.JSONField(default=list, blank=True)
+    receipt_index = models.BigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Serves the console's and the API's job lists, newest first, filtered by kind.
+            models.Index(fields=["kind", "-created_at"], name="computejob_kind_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__gte=0, progress__lte=1), name="computejob_progress_0_1")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"

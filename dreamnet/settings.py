@@ -357,6 +357,14 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300, minimum=1)
 
 
+# Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
+_shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"
+TSPLIB_DIR = Path(
+    env_str("DREAMNET_TSPLIB_DIR", str(_shared_tsplib) if _shared_tsplib.is_dir() else str(BASE_DIR / "var" / "tsplib"))
+)
+COMPUTE_MAX_SECONDS = env_int("DREAMNET_COMPUTE_MAX_SECONDS", 300, minimum=1)
+COMPUTE_MAX_CITIES = env_int("DREAMNET_COMPUTE_MAX_CITIES", 5000, minimum=3)
+
 # Operator bootstrap
 DREAMNET_ADMIN_USERNAME = env_str("DREAMNET_ADMIN_USERNAME", "operator")
 DREAMNET_ADMIN_PASSWORD = env_secret("DREAMNET_ADMIN_PASSWORD")

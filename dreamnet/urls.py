@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dreamnet import views
+from dreamnet import views, views_compute
 from dreamnet.api import api
 
 admin.site.site_header = "DreamNet operations"
@@ -15,6 +15,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("status", views.status_page, name="status"),
     path("console/", views.console, name="console"),
+    path("console/compute/", views_compute.compute_console, name="compute-console"),
+    path("console/compute/<int:pk>/", views_compute.compute_job, name="compute-job"),
+    path("console/artifacts/<str:digest>", views_compute.artifact, name="console-artifact"),
     path("", include("mesh.urls")),
     path("", include("commerce.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -1,0 +1,68 @@
+"""/api/compute/: create, list and follow compute jobs (scope ``compute``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+
+from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.compute_jobs import JobError, job_create, kinds_summary, result_json
+from dreamnet.models import ComputeJob
+
+router = Router(tags=["compute"], auth=require_scope("compute"))
+
+
+class JobIn(Schema):
+    kind: str
+    params: dict = {}
+
+
+class ArtifactOut(Schema):
+    name: str
+    blake3: str
+    media_type: str
+    url: str
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    status: str
+    progress: float
+    message: str
+    params: dict
+    result: dict
+    artifacts: list[ArtifactOut]
+    receipt_index: int | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@router.get("/kinds", response={200: dict[str, str], **AUTH_ERRORS}, summary="Job kinds")
+def kinds(request: HttpRequest):
+    return kinds_summary()
+
+
+@router.post("/jobs", response={201: JobOut, **AUTH_ERRORS, 422: ErrorOut}, summary="Queue a compute job")
+def job_new(request: HttpRequest, body: JobIn):
+    """Validate the parameters and queue the job on the task cluster; follow it with GET /jobs/{id}."""
+    try:
+        job = job_create(kind=body.kind, params=body.params, by=request.api_key.created_by)
+    except JobError as exc:
+        raise ApiError(422, "bad_job", str(exc)) from exc
+    return Status(201, result_json(job))
+
+
+@router.get("/jobs", response={200: list[JobOut], **AUTH_ERRORS}, summary="Recent jobs")
+def jobs(request: HttpRequest, kind: str | None = None, limit: int = 50, offset: int = 0):
+    rows = ComputeJob.objects.all() if not kind else ComputeJob.objects.filter(kind=kind)
+    limit = max(1, min(limit, 200))
+    return [result_json(j) for j in rows[offset : offset + limit]]
+
+
+@router.get("/jobs/{job_id}", response={200: JobOut, **AUTH_ERRORS, 404: ErrorOut}, summary="One job")
+def job(request: HttpRequest, job_id: int):
+    return result_json(get_object_or_404(ComputeJob, pk=job_id))

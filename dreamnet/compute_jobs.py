@@ -1,0 +1,217 @@
+"""Compute jobs: validate parameters, queue a Django-Q2 task, run the kernel in the worker, keep the outputs.
+
+Each kind registers a validator (returns clean parameters or raises JobError naming the parameter) and a runner
+(returns a result dict and a list of (name, media type, bytes) outputs). Outputs go to the mesh artifact store;
+every finished job gets a signed receipt and publishes ``compute.job.finished``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import mesh
+from dreamnet.models import ComputeJob
+
+logger = logging.getLogger(__name__)
+
+# TSPLIB95's published optimal tour lengths for the instances DreamNet ships tests against.
+KNOWN_OPTIMA = {
+    "eil51": 426,
+    "berlin52": 7542,
+    "st70": 675,
+    "eil76": 538,
+    "kroA100": 21282,
+    "ch150": 6528,
+    "a280": 2579,
+}
+
+
+class JobError(ValueError):
+    """Parameters a job refuses; the message names the parameter and what is allowed."""
+
+
+Output = tuple[str, str, bytes]
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    validate: Callable[[dict], dict]
+    run: Callable[[dict, Progress], tuple[dict, list[Output]]]
+    summary: str
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(name: str, *, summary: str):
+    def wrap(cls):
+        KINDS[name] = Kind(validate=cls.validate, run=cls.run, summary=summary)
+        return cls
+
+    return wrap
+
+
+def _number(params: dict, key: str, default, *, low, high, cast=float):
+    value = params.get(key, default)
+    try:
+        value = cast(value)
+    except (TypeError, ValueError):
+        raise JobError(f"{key} must be a number; got {value!r}.") from None
+    if not low <= value <= high:
+        raise JobError(f"{key} must be between {low} and {high}; got {value}.")
+    return value
+
+
+# TSP -----------------------------------------------------------------------------------------------------
+
+
+def tsplib_instance(params: dict):
+    """Load the instance named by ``instance`` (in DREAMNET_TSPLIB_DIR) or parse ``tsplib`` text."""
+    from compute.tsplib import TsplibError, load_instance, parse_instance
+
+    try:
+        if params.get("tsplib"):
+            return parse_instance(params["tsplib"], source="upload")
+        name = str(params.get("instance", ""))
+        path = Path(settings.TSPLIB_DIR) / f"{name}.tsp"
+        if not name or "/" in name or name.startswith(".") or not path.is_file():
+            available = sorted(p.stem for p in Path(settings.TSPLIB_DIR).glob("*.tsp"))
+            raise JobError(
+                f"Give `tsplib` (the file's text) or `instance`, one of: {', '.join(available) or 'none installed'}."
+            )
+        return load_instance(path)
+    except TsplibError as exc:
+        raise JobError(str(exc)) from exc
+
+
+@register("tsp", summary="Ant-colony TSP solver (MAX-MIN ant system with 2-opt)")
+class TspJob:
+    @staticmethod
+    def validate(params: dict) -> dict:
+        instance = tsplib_instance(params)
+        if instance.dimension > settings.COMPUTE_MAX_CITIES:
+            raise JobError(f"The instance has {instance.dimension} cities; the limit is {settings.COMPUTE_MAX_CITIES}.")
+        clean = {k: params[k] for k in ("instance", "tsplib") if params.get(k)}
+        clean["seconds"] = _number(params, "seconds", 10, low=0.1, high=settings.COMPUTE_MAX_SECONDS)
+        clean["seed"] = _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int)
+        return clean
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        from compute.aco import solve
+        from dreamnet.svg import convergence_svg, tour_svg
+
+        instance = tsplib_instance(params)
+        optimum = KNOWN_OPTIMA.get(instance.name)
+        progress(0.05, f"solving {instance.name} ({instance.dimension} cities) for up to {params['seconds']} s")
+        result = solve(instance, seconds=params["seconds"], seed=params["seed"], target=optimum)
+        gap = None if optimum is None else round((result.length - optimum) / optimum * 100, 3)
+        summary = {
+            "name": instance.name, "n": instance.dimension, "length": int(result.length), "optimum": optimum,
+            "gap_percent": gap, "seconds": round(result.seconds, 3), "iterations": result.iterations,
+            "trace": [[round(p.seconds, 4), int(p.length)] for p in result.trace],
+        }  # fmt: skip
+        title = f"{instance.name}: {result.length}" + (f" ({gap:+.2f}% vs optimum {optimum})" if optimum else "")
+        outputs = [
+            ("tour.svg", "image/svg+xml", tour_svg(instance.coords.tolist(), result.tour.tolist(), title=title).encode()),
+            ("convergence.svg", "image/svg+xml",
+             convergence_svg([(p.seconds, p.length) for p in result.trace], title="best length", optimum=optimum).encode()),
+            ("tour.json", "application/json", json.dumps({"name": instance.name, "tour": result.tour.tolist()}).encode()),
+        ]  # fmt: skip
+        return summary, outputs
+
+
+# Service -------------------------------------------------------------------------------------------------
+
+
+def job_create(*, kind: str, params: dict, by=None) -> ComputeJob:
+    """Validate and queue a job; the Django-Q2 task starts after this transaction commits."""
+    if kind not in KINDS:
+        raise JobError(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(KINDS))}.")
+    if not isinstance(params, dict):
+        raise JobError("Job parameters are a JSON object.")
+    clean = KINDS[kind].validate(params)
+    with transaction.atomic():
+        job = ComputeJob.objects.create(kind=kind, params=clean, created_by=by)
+        mesh.publish("compute.job.queued", {"job": job.pk, "kind": kind})
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("dreamnet.tasks.compute_job_task", job_id, task_name=f"compute-job-{job_id}")
+
+
+def job_run(*, job: ComputeJob) -> ComputeJob:
+    """Run a queued (or interrupted) job to the end; a finished job is left as it is, so a retry is harmless."""
+    with transaction.atomic():
+        job = ComputeJob.objects.select_for_update().get(pk=job.pk)
+        if job.status in (ComputeJob.Status.SUCCEEDED, ComputeJob.Status.FAILED):
+            return job
+        job.status, job.started_at, job.progress = ComputeJob.Status.RUNNING, timezone.now(), 0.0
+        job.save(update_fields=["status", "started_at", "progress"])
+
+    def progress(fraction: float, message: str) -> None:
+        ComputeJob.objects.filter(pk=job.pk).update(progress=max(0.0, min(1.0, fraction)), message=message[:200])
+        mesh.publish("compute.job.progress", {"job": job.pk, "progress": round(fraction, 3), "message": message[:200]})
+
+    try:
+        result, outputs = KINDS[job.kind].run(job.params, progress)
+        status, error = ComputeJob.Status.SUCCEEDED, ""
+    except Exception as exc:  # a failed kernel is the job's outcome, recorded for the operator
+        logger.exception("Compute job %s failed", job.pk)
+        result, outputs, status, error = (
+            {"error": f"{type(exc).__name__}: {exc}"},
+            [],
+            ComputeJob.Status.FAILED,
+            str(exc),
+        )
+    from mesh.services import artifact_store
+
+    stored = []
+    for name, media_type, data in outputs:
+        artifact = artifact_store(content=data, name=name, media_type=media_type)
+        stored.append({"name": name, "blake3": artifact.blake3, "media_type": media_type})
+    finished = timezone.now()
+    with transaction.atomic():
+        receipt = mesh.receipt_issue(
+            operation=f"compute.{job.kind}", subject=f"job:{job.pk}", inputs=job.params,
+            outputs={"result": {k: v for k, v in result.items() if k != "trace"}, "artifacts": stored},
+            started=job.started_at, finished=finished, status="succeeded" if status == "succeeded" else "failed",
+            cost=Decimal(0),
+        )  # fmt: skip
+        ComputeJob.objects.filter(pk=job.pk).update(
+            status=status, progress=1.0 if status == "succeeded" else job.progress, result=result, artifacts=stored,
+            receipt_index=receipt.log_index, finished_at=finished, message=error[:200] or "done",
+        )  # fmt: skip
+        mesh.publish("compute.job.finished", {"job": job.pk, "kind": job.kind, "status": status})
+    job.refresh_from_db()
+    return job
+
+
+def artifact_url(blake3: str) -> str:
+    return f"/console/artifacts/{blake3}"
+
+
+def kinds_summary() -> dict[str, str]:
+    return {name: kind.summary for name, kind in sorted(KINDS.items())}
+
+
+def result_json(job: ComputeJob) -> dict[str, Any]:
+    return {"id": job.pk, "kind": job.kind, "status": job.status, "progress": job.progress, "message": job.message,
+            "params": {k: v for k, v in job.params.items() if k != "tsplib"}, "result": job.result,
+            "artifacts": [a | {"url": artifact_url(a["blake3"])} for a in job.artifacts],
+            "receipt_index": job.receipt_index, "created_at": job.created_at, "finished_at": job.finished_at}  # fmt: skip

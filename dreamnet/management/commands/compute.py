@@ -1,0 +1,74 @@
+"""Run compute work from the shell: ``compute tsp FILE``, ``compute bench``; jobs with ``compute job KIND``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dreamnet.compute_jobs import KINDS, KNOWN_OPTIMA, JobError, job_create
+
+
+class Command(BaseCommand):
+    help = "Solve a TSPLIB instance, run the compute benchmark, or queue a compute job."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{tsp,bench,job}")
+        tsp = sub.add_parser("tsp", help="Solve a TSPLIB file with the ant colony here and now.")
+        tsp.add_argument("file")
+        tsp.add_argument("--seconds", type=float, default=10.0)
+        tsp.add_argument("--seed", type=int, default=0)
+        tsp.add_argument("--json", action="store_true", help="Print one JSON object.")
+        bench = sub.add_parser("bench", help="Run bench/compute.py.")
+        bench.add_argument("--quick", action="store_true")
+        job = sub.add_parser("job", help="Queue a job on the task cluster.")
+        job.add_argument("kind", choices=sorted(KINDS))
+        job.add_argument("params", help='JSON parameters, e.g. \'{"instance": "eil51", "seconds": 5}\'')
+
+    def handle(self, *args, action: str, **options) -> None:
+        getattr(self, f"_{action}")(**options)
+
+    def _tsp(self, *, file: str, seconds: float, seed: int, json: bool, **_options) -> None:
+        from compute.aco import solve
+        from compute.tsplib import TsplibError, load_instance
+
+        if not 0 < seconds <= settings.COMPUTE_MAX_SECONDS:
+            raise CommandError(f"--seconds must be in (0, {settings.COMPUTE_MAX_SECONDS}].")
+        try:
+            instance = load_instance(Path(file))
+        except (OSError, TsplibError) as exc:
+            raise CommandError(str(exc)) from exc
+        optimum = KNOWN_OPTIMA.get(instance.name)
+        result = solve(instance, seconds=seconds, seed=seed, target=optimum)
+        gap = None if optimum is None else round((result.length - optimum) / optimum * 100, 3)
+        out = {"name": instance.name, "n": instance.dimension, "length": int(result.length), "optimum": optimum,
+               "gap_percent": gap, "seconds": round(result.seconds, 3), "iterations": result.iterations}  # fmt: skip
+        if json:
+            self.stdout.write(_json(out))
+            return
+        self.stdout.write(f"{instance.name}: {instance.dimension} cities, tour length {result.length}"
+                          + (f" (optimum {optimum}, {gap:+.2f}%)" if optimum else "")
+                          + f" in {result.seconds:.2f} s, {result.iterations} iterations")  # fmt: skip
+
+    def _bench(self, *, quick: bool, **_options) -> None:
+        script = Path(settings.BASE_DIR) / "bench" / "compute.py"
+        code = subprocess.call([sys.executable, str(script), *(["--quick"] if quick else [])])
+        if code:
+            raise CommandError(f"bench/compute.py exited with {code}")
+
+    def _job(self, *, kind: str, params: str, **_options) -> None:
+        try:
+            job = job_create(kind=kind, params=json.loads(params))
+        except (ValueError, JobError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Queued {kind} job {job.pk}; follow it at /console/compute/{job.pk}/ or GET /api/compute/jobs/{job.pk}."
+        )
+
+
+def _json(value) -> str:
+    return json.dumps(value)

@@ -1,0 +1,75 @@
+"""Operator console for compute: launch jobs, watch progress, see pictures; staff-only artifact downloads."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import user_passes_test
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from dreamnet.compute_jobs import KINDS, JobError, job_create, result_json
+from dreamnet.http import AuthenticatedHtmxRequest
+from dreamnet.models import ComputeJob
+
+
+class JobForm(forms.Form):
+    kind = forms.ChoiceField(choices=[])
+    params = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), initial='{"instance": "kroA100", "seconds": 10}',
+                             help_text="JSON parameters for the kind.")  # fmt: skip
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, f"{k}: {v.summary}") for k, v in sorted(KINDS.items())]
+
+    def clean_params(self) -> dict:
+        try:
+            value = json.loads(self.cleaned_data["params"] or "{}")
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Parameters are a JSON object, e.g. {"seconds": 5}.')
+        return value
+
+
+def _is_operator(user) -> bool:
+    return user.is_active and user.is_staff
+
+
+@user_passes_test(_is_operator)
+def compute_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
+    form = JobForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = job_create(kind=form.cleaned_data["kind"], params=form.cleaned_data["params"], by=request.user)
+        except JobError as exc:
+            form.add_error("params", str(exc))
+        else:
+            messages.success(request, f"Queued {job.kind} job {job.pk}.")
+            return redirect("compute-job", job.pk)
+    jobs = Paginator(ComputeJob.objects.all(), 20).get_page(request.GET.get("page"))
+    return render(request, "dreamnet/compute.html", {"form": form, "jobs": jobs}, status=422 if form.errors else 200)
+
+
+@user_passes_test(_is_operator)
+def compute_job(request: AuthenticatedHtmxRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ComputeJob, pk=pk)
+    template = "dreamnet/compute_job.html#job-status" if request.htmx else "dreamnet/compute_job.html"
+    return render(request, template, {"job": job, "data": result_json(job)})
+
+
+@user_passes_test(_is_operator)
+def artifact(request: AuthenticatedHtmxRequest, digest: str) -> HttpResponse:
+    """Serve a stored artifact to operators (verified on the way out)."""
+    from mesh.models import Artifact
+    from mesh.services import artifact_read
+
+    item = get_object_or_404(Artifact, blake3=digest)
+    response = HttpResponse(artifact_read(item), content_type=item.media_type)
+    response["Content-Disposition"] = f'inline; filename="{item.name}"'
+    if item.media_type == "image/svg+xml":
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response

@@ -1,0 +1,126 @@
+"""Compute jobs: validated, queued on the task cluster, run in the worker, outputs kept with a receipt."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django_q.brokers import get_broker
+
+from dreamnet.apikeys import apikey_create
+from dreamnet.compute_jobs import JobError, job_create
+from dreamnet.models import ComputeJob
+from dreamnet.tasks import compute_job_task
+from mesh.models import Artifact, Event, Receipt
+
+pytestmark = pytest.mark.django_db
+TSPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "tsplib"
+needs_tsplib = pytest.mark.skipif(not TSPLIB.is_dir(), reason="../shared/data/tsplib is not present")
+
+
+@pytest.fixture(autouse=True)
+def _tsplib_dir(settings):
+    settings.TSPLIB_DIR = TSPLIB
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("nope", {}, "Unknown job kind 'nope'"),
+        ("tsp", {"instance": "eil51", "seconds": 0}, "seconds must be between 0.1 and 300"),
+        ("tsp", {"instance": "eil51", "seconds": "soon"}, "seconds must be a number"),
+        ("tsp", {"instance": "../etc/passwd"}, "Give `tsplib`"),
+        (
+            "tsp",
+            {"tsplib": "NAME: x\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: XYZ\nNODE_COORD_SECTION\n1 0 0\n"},
+            "XYZ",
+        ),
+    ],
+)
+def test_bad_jobs_are_refused_with_the_parameter_named(kind, params, message):
+    with pytest.raises(JobError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        job_create(kind=kind, params=params)
+    assert not ComputeJob.objects.exists()
+
+
+@needs_tsplib
+def test_a_tsp_job_is_queued_then_run_by_the_worker(django_capture_on_commit_callbacks):
+    broker = get_broker()
+    broker.purge_queue()
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_create(kind="tsp", params={"instance": "eil51", "seconds": 20, "seed": 1})
+    assert job.status == "queued"
+    assert broker.queue_size() == 1  # handed to the task cluster, not run in this process
+    assert compute_job_task(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.result["length"] == 426  # stops at the known optimum
+    assert job.result["gap_percent"] == 0
+    assert {a["name"] for a in job.artifacts} == {"tour.svg", "convergence.svg", "tour.json"}
+    tour = json.loads(
+        __import__("mesh.services", fromlist=["artifact_read"]).artifact_read(
+            Artifact.objects.get(blake3=next(a["blake3"] for a in job.artifacts if a["name"] == "tour.json"))
+        )
+    )["tour"]
+    assert sorted(tour) == list(range(51))
+    assert Receipt.objects.get(log_index=job.receipt_index).operation == "compute.tsp"
+    assert Event.objects.filter(topic="compute.job.finished", payload__job=job.pk).exists()
+    assert compute_job_task(job.pk) == "succeeded"  # a retried task leaves the finished job alone
+    assert Receipt.objects.filter(subject=f"job:{job.pk}").count() == 1
+
+
+def test_the_api_needs_the_compute_scope(client):
+    assert client.post("/api/compute/jobs", {"kind": "tsp"}, content_type="application/json").status_code == 401
+    _key, raw = apikey_create(name="lab", scopes=["compute"])
+    response = client.post("/api/compute/jobs", {"kind": "tsp", "params": {"instance": "nowhere"}},
+                           content_type="application/json", headers={"X-DREAMNET-KEY": raw})  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["code"] == "bad_job"
+    assert "tsp" in client.get("/api/compute/kinds", headers={"X-DREAMNET-KEY": raw}).json()
+
+
+@needs_tsplib
+def test_the_api_queues_and_reports_a_job(client):
+    _key, raw = apikey_create(name="lab", scopes=["compute"])
+    created = client.post("/api/compute/jobs", {"kind": "tsp", "params": {"instance": "berlin52", "seconds": 20}},
+                          content_type="application/json", headers={"X-DREAMNET-KEY": raw})  # fmt: skip
+    assert created.status_code == 201
+    job_id = created.json()["id"]
+    compute_job_task(job_id)
+    detail = client.get(f"/api/compute/jobs/{job_id}", headers={"X-DREAMNET-KEY": raw}).json()
+    assert detail["status"] == "succeeded"
+    assert detail["result"]["length"] == 7542
+    assert all(a["url"].startswith("/console/artifacts/") for a in detail["artifacts"])
+
+
+@needs_tsplib
+def test_the_console_launches_a_job_and_shows_its_pictures(client, olivia, alice):
+    client.force_login(alice)
+    assert client.get("/console/compute/").status_code == 302
+    client.force_login(olivia)
+    bad = client.post("/console/compute/", {"kind": "tsp", "params": "{not json"})
+    assert bad.status_code == 422
+    assert "Not JSON" in bad.content.decode()
+    response = client.post("/console/compute/", {"kind": "tsp", "params": '{"instance": "eil51", "seconds": 20}'})
+    job = ComputeJob.objects.get()
+    assert response.headers["Location"] == f"/console/compute/{job.pk}/"
+    assert "Waiting for a task-cluster worker" in client.get(response.headers["Location"]).content.decode()
+    compute_job_task(job.pk)
+    page = client.get(f"/console/compute/{job.pk}/").content.decode()
+    assert "tour.svg" in page and "Receipt sealed" in page
+    svg = next(a for a in ComputeJob.objects.get().artifacts if a["name"] == "tour.svg")
+    image = client.get(f"/console/artifacts/{svg['blake3']}")
+    assert image.headers["Content-Type"] == "image/svg+xml"
+    assert b"<polyline" in image.content
+
+
+@needs_tsplib
+def test_the_cli_solves_a_tsplib_file():
+    out = StringIO()
+    call_command("compute", "tsp", str(TSPLIB / "eil51.tsp"), "--seconds", "20", "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["name"] == "eil51"
+    assert result["length"] == 426
+    assert result["gap_percent"] == 0
