@@ -12,6 +12,7 @@ class CommerceConfig(AppConfig):
         from dreamnet.health import probe
 
         probe("spot_feed", required=False)(probe_spot_feed)
+        import commerce.stats  # noqa: F401  (registers the strip's figures)
 
     def serve_setup(self, stdout) -> None:
         """Load the demo catalog, take a first spot reading, and schedule the feed and the order sweep."""

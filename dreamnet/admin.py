@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from dreamnet.apikeys import KEY_PREFIX, SCOPES, apikey_issue, scopes_clean
-from dreamnet.models import ApiKey
+from dreamnet.models import ApiKey, ComputeJob, Lead, WaitlistEntry
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -55,3 +55,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "topic", "name", "email", "company", "handled"]
+    list_filter = ["topic", "handled"]
+    list_editable = ["handled"]
+    search_fields = ["name", "email", "company", "message"]
+    readonly_fields = ["topic", "name", "email", "company", "message", "created_at"]
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    list_display = ["email", "created_at", "confirmed_at"]
+    list_filter = [("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email"]
+    readonly_fields = ["email", "token", "created_at", "confirmed_at"]
+
+
+@admin.register(ComputeJob)
+class ComputeJobAdmin(admin.ModelAdmin):
+    list_display = ["pk", "kind", "status", "progress", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = [f.name for f in ComputeJob._meta.fields]

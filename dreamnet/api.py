@@ -150,6 +150,35 @@ def health(request: HttpRequest):
     return Status(503 if snapshot["status"] == "down" else 200, snapshot)
 
 
+class StatOut(Schema):
+    name: str
+    label: str
+    value: str
+    detail: str
+    ok: bool
+
+
+@platform.get("/stats", response=list[StatOut], summary="The site's stats strip")
+def stats(request: HttpRequest):
+    """Figures the system measured (events sealed, spot gold, agents and missions when that app runs); a source
+    that cannot answer is reported as unavailable with the reason, never as a made-up number."""
+    from dreamnet.stats import stats_snapshot
+
+    return stats_snapshot()
+
+
+class ChangelogOut(Schema):
+    date: str
+    changes: list[str]
+
+
+@platform.get("/changelog", response=list[ChangelogOut], summary="What changed, newest first")
+def changelog(request: HttpRequest):
+    from dreamnet.site import changelog as read_changelog
+
+    return read_changelog()
+
+
 class KeyOut(Schema):
     name: str
     prefix: str

@@ -10,12 +10,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from dreamnet.health import health_snapshot
+from dreamnet.stats import stats_snapshot
 
 STATUS_GROUP = "status"
 
 
 class StatusConsumer(AsyncJsonWebsocketConsumer):
-    """Send ``{"type": "health", "health": {...}}`` on connect and every STATUS_PUSH_INTERVAL_S, and
+    """Send ``{"type": "health", "health": {...}}`` and ``{"type": "stats", "stats": [...]}`` on connect and every
+    STATUS_PUSH_INTERVAL_S, and
     ``{"type": "event", "event": {...}}`` for each message sent to the ``status`` group with
     ``{"type": "status.event", "event": {...}}``. Read-only: messages from the client are ignored."""
 
@@ -39,6 +41,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         while True:
             snapshot = await database_sync_to_async(health_snapshot)()
             await self.send_json({"type": "health", "health": snapshot})
+            await self.send_json({"type": "stats", "stats": await database_sync_to_async(stats_snapshot)()})
             await asyncio.sleep(settings.STATUS_PUSH_INTERVAL_S)
 
     async def status_event(self, message: dict) -> None:

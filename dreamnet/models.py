@@ -78,3 +78,42 @@ class ComputeJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.pk} ({self.status})"
+
+
+class Lead(models.Model):
+    """A message from the contact form, stored before the operators are notified."""
+
+    class Topic(models.TextChoices):
+        MISSION = "mission", "Mission briefing"
+        TREASURY = "treasury", "Treasury review"
+        GENERAL = "general", "General"
+
+    topic = models.CharField(max_length=10, choices=Topic.choices, default=Topic.GENERAL)
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    company = models.CharField(max_length=120, blank=True)
+    message = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_topic_display()} from {self.name} <{self.email}>"
+
+
+class WaitlistEntry(models.Model):
+    """A Trailblazer waitlist sign-up; counted once the address is confirmed by the e-mailed link."""
+
+    email = models.EmailField(unique=True)
+    token = models.CharField(max_length=43, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "waitlist entries"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email + ("" if self.confirmed_at else " (unconfirmed)")

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sitemaps",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
@@ -364,6 +365,28 @@ TSPLIB_DIR = Path(
 )
 COMPUTE_MAX_SECONDS = env_int("DREAMNET_COMPUTE_MAX_SECONDS", 300, minimum=1)
 COMPUTE_MAX_CITIES = env_int("DREAMNET_COMPUTE_MAX_CITIES", 5000, minimum=3)
+
+# Site: contact and waitlist e-mail. Development prints mail to the console; production sends it over SMTP,
+# to the local MTA (localhost:25) unless DREAMNET_EMAIL_HOST names another server.
+DREAMNET_CONTACT_EMAIL = env_str("DREAMNET_CONTACT_EMAIL", "operators@localhost")
+DEFAULT_FROM_EMAIL = env_str("DREAMNET_FROM_EMAIL", "DreamNet <noreply@localhost>")
+_email_host = env_str("DREAMNET_EMAIL_HOST", "localhost" if PRODUCTION else "")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host,
+                "port": env_int("DREAMNET_EMAIL_PORT", 25, minimum=1, maximum=65535),
+                "username": env_str("DREAMNET_EMAIL_USER", ""),
+                "password": env_secret("DREAMNET_EMAIL_PASSWORD") or "",
+                "use_tls": env_bool("DREAMNET_EMAIL_TLS", False),
+            },
+        }
+        if _email_host
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
 
 # Operator bootstrap
 DREAMNET_ADMIN_USERNAME = env_str("DREAMNET_ADMIN_USERNAME", "operator")

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from dreamnet import views, views_compute
+from dreamnet import views, views_compute, views_site
 from dreamnet.api import api
+from dreamnet.sitemaps import PagesSitemap, ProductSitemap
 
 admin.site.site_header = "DreamNet operations"
 admin.site.site_title = "DreamNet admin"
@@ -14,6 +16,16 @@ admin.site.index_title = "Operate the node"
 urlpatterns = [
     path("", views.home, name="home"),
     path("status", views.status_page, name="status"),
+    path("dreamsnail", views_site.dreamsnail, name="dreamsnail"),
+    path("contact", views_site.contact, name="contact"),
+    path("contact/thanks", views_site.contact_thanks, name="contact-thanks"),
+    path("waitlist", views_site.waitlist, name="waitlist"),
+    path("waitlist/confirm/<str:token>", views_site.waitlist_confirmed, name="waitlist-confirm"),
+    path("changelog", views_site.changelog_page, name="changelog"),
+    path("privacy", views_site.privacy, name="privacy"),
+    path("terms", views_site.terms, name="terms"),
+    path("robots.txt", views_site.robots, name="robots"),
+    path("sitemap.xml", sitemap, {"sitemaps": {"pages": PagesSitemap, "products": ProductSitemap}}, name="sitemap"),
     path("console/", views.console, name="console"),
     path("console/compute/", views_compute.compute_console, name="compute-console"),
     path("console/compute/<int:pk>/", views_compute.compute_job, name="compute-job"),

@@ -11,10 +11,11 @@ from dreamnet.health import health_snapshot
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
 from dreamnet.models import ApiKey
 from dreamnet.selectors import queue_stats
+from dreamnet.stats import stats_snapshot
 
 
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "dreamnet/home.html")
+    return render(request, "dreamnet/home.html", {"stats": stats_snapshot()})
 
 
 def status_page(request: HtmxHttpRequest) -> HttpResponse:

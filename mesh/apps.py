@@ -12,6 +12,7 @@ class MeshConfig(AppConfig):
         from mesh.health import probe_mesh_log
 
         probe("mesh_log", required=False)(probe_mesh_log)
+        import mesh.stats  # noqa: F401  (registers the strip's figures)
 
     def serve_setup(self, stdout) -> None:
         """Ensure the node identity and the checkpoint safety-net schedule (run by `manage.py serve`)."""

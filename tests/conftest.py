@@ -6,10 +6,23 @@ alice (buyer) and bob (approver) belong to the same customer; charlie is an outs
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 
 PASSWORD = "correct horse battery staple"
+
+
+def pytest_sessionstart(session) -> None:
+    """Remove SQLite write-ahead files an interrupted run left beside the test database: a fresh test database
+    next to a stale WAL reads as corrupt."""
+    from django.conf import settings
+
+    name = str(settings.DATABASES["default"].get("TEST", {}).get("NAME") or "")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name:
+        for suffix in ("-wal", "-shm"):
+            Path(name + suffix).unlink(missing_ok=True)
 
 
 def _user(username: str, **extra):

@@ -4,6 +4,7 @@
 //   [data-health-checked]        time of the last snapshot
 //   tr[data-probe=NAME]          one probe row, with [data-field=ok|latency|detail] cells
 //   [data-event-list]            list that receives events (newest first, capped)
+//   [data-stat=NAME]             one stats-strip figure, with [data-stat-value] and [data-stat-detail]
 // Reconnects with back-off; the server-rendered page stays correct without it.
 (() => {
   const MAX_EVENTS = 50;
@@ -50,6 +51,16 @@
     }
   };
 
+  const renderStats = (stats) => {
+    for (const item of stats) {
+      const node = document.querySelector(`[data-stat="${CSS.escape(item.name)}"]`);
+      if (!node) continue;
+      node.querySelector("[data-stat-value]").textContent = item.value;
+      node.querySelector("[data-stat-detail]").textContent = item.detail;
+      node.classList.toggle("stat-down", !item.ok);
+    }
+  };
+
   const renderEvent = (event) => {
     const list = document.querySelector("[data-event-list]");
     if (!list) return;
@@ -74,6 +85,7 @@
     socket.addEventListener("message", (message) => {
       const data = JSON.parse(message.data);
       if (data.type === "health") renderHealth(data.health);
+      if (data.type === "stats") renderStats(data.stats);
       if (data.type === "event") renderEvent(data.event);
       document.dispatchEvent(new CustomEvent(`dreamnet:${data.type}`, { detail: data }));
     });

@@ -38,7 +38,19 @@ async def test_it_relays_events_sent_to_the_status_group():
     event = {"seq": 7, "topic": "order.paid", "payload": {"number": "PSD-1"}}
     await get_channel_layer().group_send("status", {"type": "status.event", "event": event})
     message = await communicator.receive_json_from(timeout=5)
+    while message["type"] != "event":  # the stats snapshot follows the health one
+        message = await communicator.receive_json_from(timeout=5)
     assert message == {"type": "event", "event": event}
+    await communicator.disconnect()
+
+
+async def test_it_sends_the_stats_strip_with_each_snapshot():
+    communicator = WebsocketCommunicator(application, "/ws/status/")
+    assert (await communicator.connect(timeout=5))[0]
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "health"
+    stats = await communicator.receive_json_from(timeout=10)
+    assert stats["type"] == "stats"
+    assert {s["name"] for s in stats["stats"]} >= {"events_sealed", "spot_gold"}
     await communicator.disconnect()
 
 
