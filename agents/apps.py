@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class AgentsConfig(AppConfig):
     name = "agents"
     verbose_name = "Agent missions"
+
+    def serve_setup(self, stdout) -> None:
+        """Ensure the mission-recovery schedule (run by `manage.py serve`); agents and prices come from migrations."""
+        from agents.tasks import schedule_ensure
+
+        schedule_ensure()

@@ -1,0 +1,86 @@
+"""Admin for agents, prices and budgets (editable) and for missions, steps, calls and the ledger (read-only:
+they are records of what happened)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from agents.models import Agent, Budget, BudgetEntry, LlmCall, Mission, MissionStep, ModelPrice
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "version", "status", "model", "fallback_model", "max_turns", "max_tokens"]
+    list_filter = ["status"]
+    search_fields = ["slug", "name", "role"]
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    list_display = ["model", "provider", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "effective_from"]
+    list_filter = ["provider"]
+    search_fields = ["model"]
+    date_hierarchy = "effective_from"
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["month", "cap_usd", "soft_limit_pct", "spent_usd", "reserved_usd", "soft_warned_at"]
+    # The totals are the governor's; editing them by hand would break spend <= cap.
+    readonly_fields = ["month", "spent_usd", "reserved_usd", "soft_warned_at"]
+
+
+@admin.register(BudgetEntry)
+class BudgetEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "mission", "agent", "model", "status", "reserved_usd", "actual_usd"]
+    list_filter = ["status", "model"]
+
+
+class MissionStepInline(admin.TabularInline):
+    model = MissionStep
+    fields = ["number", "summary", "cost_usd", "finished_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Mission)
+class MissionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "agent", "status", "stop_reason", "turns", "cost_usd", "created_at"]
+    list_filter = ["status", "kind", "stop_reason"]
+    inlines = [MissionStepInline]
+
+
+@admin.register(MissionStep)
+class MissionStepAdmin(ReadOnlyAdmin):
+    list_display = ["mission", "number", "summary", "cost_usd", "finished_at"]
+
+
+@admin.register(LlmCall)
+class LlmCallAdmin(ReadOnlyAdmin):
+    list_display = [
+        "mission",
+        "seq",
+        "provider",
+        "model",
+        "status",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+    ]
+    list_filter = ["provider", "status", "model"]

@@ -1,0 +1,193 @@
+"""The budget governor: reserve a call's worst case before it runs, settle its actual cost after.
+
+Every reservation and settlement takes the month's :class:`Budget` row ``FOR UPDATE`` (on SQLite the IMMEDIATE
+transaction holds the database write lock), so ``spent + reserved <= cap`` holds however many missions run at
+once. Settling never waits on the network: the lock is held for a few statements only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from agents.errors import AgentsError, BudgetRefused, UnpricedModel
+from agents.llm.pricing import Price, worst_case_cost
+from agents.models import Budget, BudgetEntry, Mission, ModelPrice
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+
+
+def month_of(day: date | None = None) -> date:
+    day = day or timezone.now().date()
+    return day.replace(day=1)
+
+
+def price_for(model: str, *, on: date | None = None) -> Price:
+    """Return the price of ``model`` in effect on ``on`` (today), or raise UnpricedModel."""
+    row = (
+        ModelPrice.objects.filter(model=model, effective_from__lte=on or timezone.now().date())
+        .order_by("-effective_from")
+        .first()
+    )
+    if row is None:
+        raise UnpricedModel(model)
+    return Price(row.model, row.input_per_mtok, row.cached_input_per_mtok, row.output_per_mtok)
+
+
+def _budget_defaults(month: date) -> dict:
+    previous = Budget.objects.filter(month__lt=month).order_by("-month").first()
+    if previous is not None:  # an operator's change in the console carries over to the next month
+        return {"cap_usd": previous.cap_usd, "soft_limit_pct": previous.soft_limit_pct}
+    return {
+        "cap_usd": settings.LLM_BUDGET_USD.quantize(Decimal("0.000001")),
+        "soft_limit_pct": settings.LLM_SOFT_LIMIT_PCT,
+    }
+
+
+def budget_for_month(month: date | None = None) -> Budget:
+    """Return the month's budget row, creating it from the previous month (or the settings) on first use."""
+    month = month or month_of()
+    budget = Budget.objects.filter(month=month).first()
+    if budget is None:
+        try:
+            with transaction.atomic():
+                Budget.objects.create(month=month, **_budget_defaults(month))
+        except IntegrityError:
+            pass  # another process created it first
+        budget = Budget.objects.get(month=month)  # read back: the amounts as stored, to six places
+    return budget
+
+
+def _budget_locked(month: date) -> Budget:
+    budget_for_month(month)
+    return Budget.objects.select_for_update().get(month=month)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    entry: BudgetEntry
+    price: Price
+    switched_to_fallback: bool
+
+
+def budget_reserve(
+    *, mission: Mission, model: str, fallback_model: str, prompt_tokens: int, max_tokens: int
+) -> Reservation:
+    """Reserve the worst case of one call of ``mission`` and return the reservation (its ``entry.model`` is the
+    model to call: ``fallback_model`` once the month is past its soft limit).
+
+    Locks the month's budget row. Raises UnpricedModel or BudgetRefused; publishes ``budget.soft_limit`` once a
+    month (after commit) when the month's committed spend reaches the soft limit.
+    """
+    from mesh import publish
+
+    with transaction.atomic():
+        budget = _budget_locked(month_of())
+        past_soft = budget.committed_usd >= budget.soft_limit_usd
+        switched = bool(past_soft and fallback_model and fallback_model != model)
+        chosen = fallback_model if switched else model
+        price = price_for(chosen)
+        worst = worst_case_cost(prompt_tokens=prompt_tokens, max_tokens=max_tokens, price=price)
+        if budget.committed_usd + worst > budget.cap_usd:
+            raise BudgetRefused(
+                f"The call's worst case ${worst} does not fit this month's budget: ${budget.spent_usd} spent and "
+                f"${budget.reserved_usd} reserved of ${budget.cap_usd}."
+            )
+        agent = mission.agent
+        if agent.monthly_cap_usd is not None:
+            used = BudgetEntry.objects.filter(budget=budget, agent=agent).aggregate(
+                total=Coalesce(Sum(Coalesce("actual_usd", "reserved_usd")), ZERO)
+            )["total"]
+            if used + worst > agent.monthly_cap_usd:
+                raise BudgetRefused(
+                    f"The call's worst case ${worst} does not fit agent {agent.slug}'s monthly cap: "
+                    f"${used} used of ${agent.monthly_cap_usd}."
+                )
+        if mission.budget_usd is not None:
+            used = BudgetEntry.objects.filter(mission=mission).aggregate(
+                total=Coalesce(Sum(Coalesce("actual_usd", "reserved_usd")), ZERO)
+            )["total"]
+            if used + worst > mission.budget_usd:
+                raise BudgetRefused(
+                    f"The call's worst case ${worst} does not fit the mission's cap: ${used} used of "
+                    f"${mission.budget_usd}."
+                )
+        entry = BudgetEntry.objects.create(
+            budget=budget, mission=mission, agent=agent, model=chosen, reserved_usd=worst
+        )
+        budget.reserved_usd += worst
+        if budget.soft_warned_at is None and budget.committed_usd >= budget.soft_limit_usd:
+            budget.soft_warned_at = timezone.now()
+            payload = {
+                "month": budget.month.isoformat(),
+                "cap_usd": str(budget.cap_usd),
+                "soft_limit_usd": str(budget.soft_limit_usd),
+                "committed_usd": str(budget.committed_usd),
+            }
+            transaction.on_commit(lambda: publish("budget.soft_limit", payload))
+        budget.save(update_fields=["reserved_usd", "soft_warned_at", "updated_at"])
+    return Reservation(entry=entry, price=price, switched_to_fallback=switched)
+
+
+def budget_settle(*, entry: BudgetEntry, cost: Decimal, note: str = "") -> BudgetEntry:
+    """Replace ``entry``'s reservation by its actual ``cost``. Locks the entry's budget row. Settling twice is a
+    no-op. A cost above the reservation is recorded as it is (the truth) and logged."""
+    with transaction.atomic():
+        budget = Budget.objects.select_for_update().get(pk=entry.budget_id)
+        entry = BudgetEntry.objects.select_for_update().get(pk=entry.pk)
+        if entry.status == BudgetEntry.Status.SETTLED:
+            return entry
+        if cost > entry.reserved_usd:
+            logger.warning(
+                "LLM call on %s cost $%s, above its reservation of $%s", entry.model, cost, entry.reserved_usd
+            )
+        budget.reserved_usd -= entry.reserved_usd
+        budget.spent_usd += cost
+        budget.save(update_fields=["reserved_usd", "spent_usd", "updated_at"])
+        entry.status = BudgetEntry.Status.SETTLED
+        entry.actual_usd = cost
+        entry.settled_at = timezone.now()
+        entry.note = note[:200]
+        entry.save(update_fields=["status", "actual_usd", "settled_at", "note"])
+    return entry
+
+
+def budget_settle_abandoned(*, mission: Mission) -> int:
+    """Settle ``mission``'s open reservations at their full amount and return how many there were.
+
+    An open reservation at resume time belongs to a call whose worker died mid-flight: the provider may have
+    charged for it, so it is counted at its worst case rather than released.
+    """
+    count = 0
+    for entry in BudgetEntry.objects.filter(mission=mission, status=BudgetEntry.Status.RESERVED):
+        budget_settle(entry=entry, cost=entry.reserved_usd, note="worker died during the call; counted at worst case")
+        count += 1
+    return count
+
+
+def budget_cap_set(*, cap_usd: Decimal, soft_limit_pct: int) -> Budget:
+    """Set this month's cap and soft limit (new months start from them). Locks the month's budget row.
+
+    A cap below what is already spent and reserved is allowed: it refuses every further call this month.
+    """
+    if not isinstance(cap_usd, Decimal) or not cap_usd.is_finite() or cap_usd < 0:
+        raise AgentsError("The cap is a non-negative amount in US dollars.", code="bad_cap")
+    if not 1 <= soft_limit_pct <= 100:
+        raise AgentsError("The soft limit is a percentage of the cap between 1 and 100.", code="bad_soft_limit")
+    with transaction.atomic():
+        budget = _budget_locked(month_of())
+        budget.cap_usd = cap_usd.quantize(Decimal("0.000001"))
+        budget.soft_limit_pct = soft_limit_pct
+        if budget.committed_usd < budget.soft_limit_usd:
+            budget.soft_warned_at = None  # warn again when the new soft limit is reached
+        budget.save(update_fields=["cap_usd", "soft_limit_pct", "soft_warned_at", "updated_at"])
+    return budget

@@ -1,0 +1,574 @@
+"""Mission writes: create, approve, cancel, run (durable, resumable), finish, replay.
+
+A run is a sequence of turns. Each LLM call is reserved against the budget, made outside any transaction,
+then recorded in the cassette (``LlmCall``, unique per mission and sequence number) together with its
+settlement; each turn is stored as a ``MissionStep`` when its tools have answered. A run that starts again
+after a crash rebuilds the conversation from the stored steps and takes a call that was recorded but not yet
+stepped from the cassette instead of the network, so no call is ever made twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents import engine
+from agents.budget import budget_for_month, budget_reserve, budget_settle, budget_settle_abandoned, price_for
+from agents.errors import AgentsError, BudgetRefused, UnpricedModel
+from agents.llm import CassetteProvider, LlmError, LlmResponse, Provider, canonical, provider_configured
+from agents.llm import provider_name_configured as _provider_name
+from agents.llm.pricing import call_cost
+from agents.models import Agent, LlmCall, Mission, MissionStep
+from agents.selectors import mission_forecast, model_for, tools_for
+from agents.tools import tool_run
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+MAX_AUDIENCE_CHARS = 200
+RECEIPT_STATUS = {
+    Mission.Status.SUCCEEDED: "succeeded",
+    Mission.Status.CANCELLED: "cancelled",
+    Mission.Status.FAILED: "failed",
+    Mission.Status.STOPPED: "failed",
+}
+
+
+def _publish_after_commit(topic: str, mission: Mission, **extra: Any) -> None:
+    from mesh import publish
+
+    payload = {"mission": mission.pk, "kind": mission.kind, "agent": mission.agent.slug, "status": mission.status}
+    payload |= extra
+    transaction.on_commit(lambda: publish(topic, payload))
+
+
+def _enqueue_after_commit(mission: Mission) -> None:
+    from django_q.tasks import async_task
+
+    mission_id = mission.pk
+    transaction.on_commit(lambda: async_task("agents.tasks.mission_run_task", mission_id, group="missions"))
+
+
+# Create, approve, cancel --------------------------------------------------------------------------------
+
+
+def _clean_input(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if kind == Mission.Kind.TASK:
+        prompt = str(data.get("prompt") or "").strip()
+        if not prompt:
+            raise AgentsError("A task mission needs a prompt: what should the agent do?", code="prompt_required")
+        cleaned: dict[str, Any] = {"prompt": prompt}
+    else:
+        metals = [str(m).strip().lower() for m in data.get("metals") or []] or list(engine.METALS)
+        unknown = [m for m in metals if m not in engine.METALS]
+        if unknown:
+            raise AgentsError(
+                f"Unknown metal(s) {', '.join(unknown)}; briefs cover {', '.join(engine.METALS)}.", code="unknown_metal"
+            )
+        audience = str(data.get("audience") or "").strip()
+        if len(audience) > MAX_AUDIENCE_CHARS:
+            raise AgentsError(f"The audience is at most {MAX_AUDIENCE_CHARS} characters.", code="input_too_large")
+        cleaned = {"metals": sorted(set(metals), key=engine.METALS.index), "audience": audience}
+        if notes := str(data.get("notes") or "").strip():
+            cleaned["notes"] = notes
+    size = len(canonical(cleaned))
+    if size > settings.MISSION_MAX_INPUT_CHARS:
+        raise AgentsError(
+            f"The mission input is {size} characters; the limit is {settings.MISSION_MAX_INPUT_CHARS} "
+            "(DREAMNET_MISSION_MAX_INPUT_CHARS).",
+            code="input_too_large",
+        )
+    return cleaned
+
+
+def mission_create(
+    *,
+    kind: str,
+    agent_slug: str,
+    data: dict[str, Any],
+    by: Any = None,
+    via: str = "",
+    budget_usd: Decimal | None = None,
+    model: str | None = None,
+) -> Mission:
+    """Create a mission, queue it (after commit) or hold it for approval when its forecast is above
+    DREAMNET_MISSION_APPROVAL_USD. Publishes ``mission.created``.
+
+    Refuses (AgentsError) an unknown or inactive agent, an unknown kind, bad or oversized input, an unpriced
+    model, and a mission whose first call cannot fit the month's remaining budget or its own cap.
+    """
+    if kind not in Mission.Kind.values:
+        raise AgentsError(
+            f"Unknown mission kind {kind!r}; use one of: {', '.join(Mission.Kind.values)}.", code="unknown_kind"
+        )
+    agent = Agent.objects.filter(slug=agent_slug).first()
+    if agent is None:
+        raise AgentsError(
+            f"No agent has the slug {agent_slug!r}; GET /api/agents lists them.", code="unknown_agent", status=404
+        )
+    if agent.status != Agent.Status.ACTIVE:
+        raise AgentsError(
+            f"Agent {agent.slug!r} is {agent.status}; only active agents run missions.", code="agent_not_active"
+        )
+    if budget_usd is not None and (not budget_usd.is_finite() or budget_usd <= 0):
+        raise AgentsError("A mission cap is a positive amount in US dollars.", code="bad_budget")
+    cleaned = _clean_input(kind, data)
+    provider = _provider_name()
+    chosen = model_for(agent=agent, provider=provider, requested=model.strip() if model else None)
+    forecast = mission_forecast(agent=agent, kind=kind, data=cleaned, model=chosen)  # raises UnpricedModel
+    budget = budget_for_month()
+    if forecast.first_call_usd > budget.remaining_usd:
+        raise BudgetRefused(
+            f"This month's budget has ${budget.remaining_usd} left of ${budget.cap_usd}; the mission's first call "
+            f"can cost up to ${forecast.first_call_usd}. Raise the cap on the budget page or wait for next month."
+        )
+    if budget_usd is not None and forecast.first_call_usd > budget_usd:
+        raise AgentsError(
+            f"The mission cap ${budget_usd} is below its first call's worst case ${forecast.first_call_usd}.",
+            code="mission_budget_too_small",
+        )
+    with transaction.atomic():
+        mission = Mission.objects.create(
+            kind=kind,
+            agent=agent,
+            input=cleaned,
+            provider=provider,
+            model=chosen,
+            forecast_usd=forecast.worst_case_usd,
+            budget_usd=budget_usd,
+            status=Mission.Status.AWAITING_APPROVAL if forecast.needs_approval else Mission.Status.QUEUED,
+            created_by=by if getattr(by, "is_authenticated", False) else None,
+            created_via=via[:120],
+            queued_at=None if forecast.needs_approval else timezone.now(),
+        )
+        _publish_after_commit("mission.created", mission, forecast_usd=str(forecast.worst_case_usd))
+        if forecast.needs_approval:
+            _publish_after_commit("mission.awaiting_approval", mission, forecast_usd=str(forecast.worst_case_usd))
+        else:
+            _enqueue_after_commit(mission)
+    return mission
+
+
+def mission_approve(*, mission: Mission, by: Any = None) -> Mission:
+    """Approve a mission awaiting approval and queue it (after commit). Locks the mission row; publishes
+    ``mission.approved``."""
+    with transaction.atomic():
+        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
+        if mission.status != Mission.Status.AWAITING_APPROVAL:
+            raise AgentsError(
+                f"Mission {mission.pk} is {mission.status}; only missions awaiting approval can be approved.",
+                code="not_awaiting_approval",
+                status=409,
+            )
+        mission.status = Mission.Status.QUEUED
+        mission.approved_by = by if getattr(by, "is_authenticated", False) else None
+        mission.approved_at = mission.queued_at = timezone.now()
+        mission.save(update_fields=["status", "approved_by", "approved_at", "queued_at", "updated_at"])
+        _publish_after_commit("mission.approved", mission)
+        _enqueue_after_commit(mission)
+    return mission
+
+
+def mission_cancel(*, mission: Mission, by: Any = None) -> Mission:
+    """Cancel a mission: at once when it has not started, between two LLM calls when it is running.
+
+    Locks the mission row; publishes ``mission.cancel_requested`` or (through :func:`mission_finish`)
+    ``mission.finished``.
+    """
+    with transaction.atomic():
+        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
+        if mission.is_terminal:
+            raise AgentsError(
+                f"Mission {mission.pk} already ended ({mission.status}); there is nothing to cancel.",
+                code="not_cancellable",
+                status=409,
+            )
+        if mission.status == Mission.Status.RUNNING:
+            if not mission.cancel_requested:
+                mission.cancel_requested = True
+                mission.save(update_fields=["cancel_requested", "updated_at"])
+                _publish_after_commit("mission.cancel_requested", mission)
+            return mission
+    return mission_finish(
+        mission=mission,
+        status=Mission.Status.CANCELLED,
+        reason=Mission.StopReason.CANCELLED,
+        error="Cancelled before it started.",
+    )
+
+
+# Run ----------------------------------------------------------------------------------------------------
+
+
+def _claim(mission_id: int) -> Mission | None:
+    """Take the mission for this worker: None when it ended, awaits approval, or another live worker holds it."""
+    now = timezone.now()
+    with transaction.atomic():
+        mission = Mission.objects.select_for_update().select_related("agent").filter(pk=mission_id).first()
+        if mission is None or mission.is_terminal or mission.status == Mission.Status.AWAITING_APPROVAL:
+            return None
+        if mission.status == Mission.Status.RUNNING and mission.lease_until and mission.lease_until > now:
+            return None
+        resumed = mission.status == Mission.Status.RUNNING
+        mission.status = Mission.Status.RUNNING
+        mission.started_at = mission.started_at or now
+        mission.attempts += 1
+        mission.lease_until = now + timedelta(seconds=settings.MISSION_LEASE_S)
+        mission.save(update_fields=["status", "started_at", "attempts", "lease_until", "updated_at"])
+        _publish_after_commit("mission.resumed" if resumed else "mission.started", mission, attempt=mission.attempts)
+    return mission
+
+
+def _renew_lease(mission: Mission) -> None:
+    Mission.objects.filter(pk=mission.pk).update(
+        lease_until=timezone.now() + timedelta(seconds=settings.MISSION_LEASE_S)
+    )
+
+
+def _stored_turns(mission: Mission) -> list[engine.Turn]:
+    return [engine.Turn.from_json(step.output) for step in mission.steps.order_by("number")]
+
+
+def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Turn]) -> LlmResponse:
+    """Make (or take from the cassette) call ``seq`` of ``mission`` and return its response.
+
+    Raises BudgetRefused/UnpricedModel (nothing was called) or LlmError (recorded as an error call).
+    """
+    agent = mission.agent
+    recorded = LlmCall.objects.filter(mission=mission, seq=seq).first()
+    if recorded is not None:  # made before a crash, not yet stepped: never call again
+        if recorded.status == LlmCall.Status.ERROR:
+            raise LlmError(recorded.error)
+        return LlmResponse.from_json(recorded.response)
+    temperature = float(agent.temperature) if agent.temperature is not None else None
+
+    def build(model: str):
+        return engine.request_for(
+            model=model,
+            system=agent.system_prompt,
+            user=engine.user_prompt(mission.kind, mission.input),
+            turns=turns,
+            tools=tools_for(agent=agent, kind=mission.kind),
+            max_tokens=agent.max_tokens,
+            temperature=temperature,
+        )
+
+    draft = build(mission.model)
+    fallback = agent.fallback_model if mission.provider != "offline" else ""
+    reservation = budget_reserve(
+        mission=mission,
+        model=mission.model,
+        fallback_model=fallback,
+        prompt_tokens=draft.prompt_token_bound(),
+        max_tokens=agent.max_tokens,
+    )
+    request = build(reservation.entry.model) if reservation.switched_to_fallback else draft
+    if reservation.switched_to_fallback:
+        _publish_after_commit("mission.model_switched", mission, model=reservation.entry.model, reason="soft_limit")
+    started = time.monotonic()
+    try:
+        response = provider.complete(request)
+    except LlmError as exc:
+        with transaction.atomic():
+            budget_settle(entry=reservation.entry, cost=ZERO, note="provider error")
+            LlmCall.objects.create(
+                mission=mission, seq=seq, provider=provider.name, model=request.model, request=request.as_json(),
+                request_blake3=request.digest(), status=LlmCall.Status.ERROR, error=str(exc)[:2000],
+                latency_ms=int((time.monotonic() - started) * 1000),
+            )  # fmt: skip
+        raise
+    latency_ms = int((time.monotonic() - started) * 1000)
+    cost = call_cost(response.usage, reservation.price)
+    with transaction.atomic():
+        budget_settle(entry=reservation.entry, cost=cost)
+        LlmCall.objects.create(
+            mission=mission,
+            seq=seq,
+            provider=provider.name,
+            model=request.model,
+            request=request.as_json(),
+            request_blake3=request.digest(),
+            response=response.as_json(),
+            status=LlmCall.Status.OK,
+            input_tokens=response.usage.input_tokens,
+            cached_input_tokens=response.usage.cached_input_tokens,
+            output_tokens=response.usage.output_tokens,
+            latency_ms=latency_ms,
+            cost_usd=cost,
+        )
+        Mission.objects.filter(pk=mission.pk).update(cost_usd=F("cost_usd") + cost)
+    return response
+
+
+def _step_store(mission: Mission, seq: int, turn: engine.Turn, started) -> MissionStep:
+    call = LlmCall.objects.get(mission=mission, seq=seq)
+    with transaction.atomic():
+        step = MissionStep.objects.create(
+            mission=mission,
+            number=seq,
+            llm_call=call,
+            summary=engine.summary_of(turn.response),
+            output=turn.as_json(),
+            cost_usd=call.cost_usd,
+            started_at=started,
+            finished_at=timezone.now(),
+        )
+        progress = min(99, seq * 100 // max(1, mission.agent.max_turns))
+        Mission.objects.filter(pk=mission.pk).update(
+            turns=seq,
+            progress=progress,
+            lease_until=timezone.now() + timedelta(seconds=settings.MISSION_LEASE_S),
+            updated_at=timezone.now(),
+        )
+        mission.refresh_from_db(fields=["cost_usd", "turns", "progress"])
+        _publish_after_commit(
+            "mission.step.finished",
+            mission,
+            step=seq,
+            summary=step.summary,
+            step_cost_usd=str(step.cost_usd),
+            cost_usd=str(mission.cost_usd),
+            progress=progress,
+        )
+    return step
+
+
+def mission_run(*, mission_id: int, provider: Provider | None = None) -> Mission | None:
+    """Run (or resume) the mission until it ends; return it, or None when this worker may not run it.
+
+    Safe to call any number of times and from several workers: a claimed lease keeps it to one worker at a
+    time, finished steps are never redone and recorded calls never repeated. Every way out ends the mission
+    with a stop reason; an unexpected exception ends it with ``error`` rather than leaving it hung.
+    """
+    mission = _claim(mission_id)
+    if mission is None:
+        return None
+    try:
+        budget_settle_abandoned(mission=mission)
+        return _run_turns(mission, provider or provider_configured(mission.provider))
+    except Exception as exc:
+        logger.exception("Mission %s failed", mission_id)
+        return mission_finish(
+            mission=mission,
+            status=Mission.Status.FAILED,
+            reason=Mission.StopReason.ERROR,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+
+
+def _run_turns(mission: Mission, provider: Provider) -> Mission:
+    agent = mission.agent
+    turns = _stored_turns(mission)
+    while True:
+        mission.refresh_from_db(fields=["cancel_requested", "started_at"])
+        if mission.cancel_requested:
+            return _end(
+                mission, turns, Mission.Status.CANCELLED, Mission.StopReason.CANCELLED, "Cancelled by an operator."
+            )
+        if timezone.now() - mission.started_at > timedelta(seconds=settings.MISSION_TIMEOUT_S):
+            return _end(
+                mission, turns, Mission.Status.STOPPED, Mission.StopReason.TIMEOUT,
+                f"Ran longer than {settings.MISSION_TIMEOUT_S} s (DREAMNET_MISSION_TIMEOUT_S).",
+            )  # fmt: skip
+        if len(turns) >= agent.max_turns:
+            return _end(
+                mission, turns, Mission.Status.STOPPED, Mission.StopReason.MAX_TURNS,
+                f"Used all {agent.max_turns} turns without a final answer.",
+            )  # fmt: skip
+        seq = len(turns) + 1
+        started = timezone.now()
+        _renew_lease(mission)
+        try:
+            response = _call(mission, provider, seq, turns)
+        except (BudgetRefused, UnpricedModel) as exc:
+            return _end(mission, turns, Mission.Status.STOPPED, Mission.StopReason.BUDGET, str(exc))
+        except LlmError as exc:
+            return _end(mission, turns, Mission.Status.FAILED, Mission.StopReason.ERROR, f"Provider error: {exc}")
+        repeated = engine.repeated_call(turns, response)
+        results = [] if repeated else _run_tools(response)
+        turn = engine.Turn(response, results)
+        _step_store(mission, seq, turn, started)
+        turns.append(turn)
+        if repeated is not None:
+            return _end(
+                mission, turns, Mission.Status.STOPPED, Mission.StopReason.LOOP,
+                f"The agent called {repeated.name} with the same arguments {engine.LOOP_REPEATS} times "
+                f"({canonical(repeated.arguments)[:200]}).",
+            )  # fmt: skip
+        if not response.tool_calls:
+            return _end(mission, turns, Mission.Status.SUCCEEDED, Mission.StopReason.COMPLETED, "")
+
+
+def _run_tools(response: LlmResponse) -> list[dict[str, Any]]:
+    return [
+        {
+            "tool_call_id": call.id,
+            "name": call.name,
+            "arguments": call.arguments,
+            "result": tool_run(call.name, call.arguments),
+        }
+        for call in response.tool_calls
+    ]
+
+
+def final_text(turns: list[engine.Turn]) -> str:
+    """Return the mission's output: the last thing the model wrote."""
+    return next((t.response.content for t in reversed(turns) if t.response.content), "")
+
+
+def _end(mission: Mission, turns: list[engine.Turn], status: str, reason: str, error: str) -> Mission:
+    return mission_finish(mission=mission, status=status, reason=reason, error=error, text=final_text(turns))
+
+
+def mission_finish(*, mission: Mission, status: str, reason: str, error: str = "", text: str = "") -> Mission:
+    """End the mission once: store its output as an artifact, issue its signed receipt, publish
+    ``mission.finished``. Locks the mission row; a mission that already ended is returned unchanged."""
+    from mesh.services import artifact_store, receipt_issue
+
+    artifact = None
+    if text:
+        artifact = artifact_store(content=text.encode(), name=f"mission-{mission.pk}.md", media_type="text/markdown")
+    with transaction.atomic():
+        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
+        if mission.is_terminal:
+            return mission
+        now = timezone.now()
+        calls = list(mission.llm_calls.order_by("seq").values_list("request_blake3", "status"))
+        output = {"text": text, "artifact_blake3": artifact.blake3 if artifact else None}
+        receipt = receipt_issue(
+            operation="mission.run",
+            subject=f"mission:{mission.pk}",
+            inputs={
+                "mission": mission.pk,
+                "kind": mission.kind,
+                "agent": mission.agent.slug,
+                "agent_version": mission.agent.version,
+                "input": mission.input,
+                "provider": mission.provider,
+                "model": mission.model,
+            },
+            outputs={
+                "status": status,
+                "stop_reason": reason,
+                "error": error,
+                "turns": mission.turns,
+                "llm_calls": [digest for digest, _status in calls],
+                "output_blake3": output["artifact_blake3"],
+            },
+            started=mission.started_at or mission.created_at,
+            finished=now,
+            status=RECEIPT_STATUS[status],
+            cost=mission.cost_usd,
+        )
+        mission.status = status
+        mission.stop_reason = reason
+        mission.error = error
+        mission.progress = 100
+        mission.finished_at = now
+        mission.output = output
+        mission.artifact = artifact
+        mission.receipt = receipt
+        mission.lease_until = None
+        mission.save(
+            update_fields=[
+                "status", "stop_reason", "error", "progress", "finished_at", "output", "artifact", "receipt",
+                "lease_until", "updated_at",
+            ]
+        )  # fmt: skip
+        _publish_after_commit(
+            "mission.finished",
+            mission,
+            stop_reason=reason,
+            error=error[:500],
+            cost_usd=str(mission.cost_usd),
+            receipt=receipt.log_index,
+        )
+    return mission
+
+
+def missions_recover() -> int:
+    """Queue again the missions whose worker died (running, lease lapsed) or whose task was lost (queued for
+    longer than a lease). Running a mission twice is harmless, so this errs on the side of queuing."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MISSION_LEASE_S)
+    stale = Mission.objects.filter(
+        status=Mission.Status.RUNNING, lease_until__lt=timezone.now()
+    ) | Mission.objects.filter(status=Mission.Status.QUEUED, queued_at__lt=cutoff)
+    count = 0
+    for mission in stale.select_related("agent"):
+        with transaction.atomic():
+            _enqueue_after_commit(mission)
+        count += 1
+    return count
+
+
+# Replay -------------------------------------------------------------------------------------------------
+
+
+def mission_replay(*, mission: Mission) -> dict[str, Any]:
+    """Re-run ``mission``'s turns against its cassette and its recorded tool results, with no network and no
+    writes; return ``{"matches", "text", "recorded_text", "calls", "detail"}``.
+
+    Every request the engine rebuilds must have the recorded digest (LlmError otherwise), and the final text
+    must equal the stored output.
+    """
+    agent = mission.agent
+    calls = list(mission.llm_calls.order_by("seq"))
+    steps = {step.number: step for step in mission.steps.all()}
+    cassette = CassetteProvider([(c.request_blake3, c.response) for c in calls if c.status == LlmCall.Status.OK])
+    temperature = float(agent.temperature) if agent.temperature is not None else None
+    turns: list[engine.Turn] = []
+    detail = ""
+    for call in calls:
+        if call.status != LlmCall.Status.OK:
+            detail = f"call {call.seq} failed when recorded: {call.error}"
+            break
+        request = engine.request_for(
+            model=call.model,
+            system=agent.system_prompt,
+            user=engine.user_prompt(mission.kind, mission.input),
+            turns=turns,
+            tools=tools_for(agent=agent, kind=mission.kind),
+            max_tokens=agent.max_tokens,
+            temperature=temperature,
+        )
+        response = cassette.complete(request)
+        step = steps.get(call.seq)
+        recorded_results = step.output.get("tool_results", []) if step else []
+        if engine.repeated_call(turns, response) is None and len(recorded_results) != len(response.tool_calls):
+            raise LlmError(
+                f"step {call.seq} recorded {len(recorded_results)} tool results for {len(response.tool_calls)} calls"
+            )
+        turns.append(engine.Turn(response, recorded_results))
+    text = final_text(turns)
+    recorded_text = (mission.output or {}).get("text", "")
+    return {
+        "matches": text == recorded_text,
+        "text": text,
+        "recorded_text": recorded_text,
+        "calls": len(calls),
+        "detail": detail,
+    }
+
+
+def budget_remaining_usd() -> Decimal:
+    return budget_for_month().remaining_usd
+
+
+__all__ = [
+    "budget_remaining_usd",
+    "mission_approve",
+    "mission_cancel",
+    "mission_create",
+    "mission_finish",
+    "mission_replay",
+    "mission_run",
+    "missions_recover",
+    "price_for",
+]

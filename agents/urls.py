@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from agents import views
+
+app_name = "agents"
+
+urlpatterns = [
+    path("console/missions/", views.missions_console, name="missions"),
+    path("console/missions/forecast", views.mission_forecast, name="forecast"),
+    path("console/missions/approvals/", views.approvals, name="approvals"),
+    path("console/missions/<int:mission_id>/", views.mission_page, name="mission"),
+    path("console/missions/<int:mission_id>/cancel", views.mission_cancel_view, name="cancel"),
+    path("console/missions/<int:mission_id>/approve", views.mission_approve_view, name="approve"),
+    path("console/agents/", views.agents_console, name="agents"),
+    path("console/budget/", views.budget_console, name="budget"),
+]
