@@ -132,6 +132,47 @@ class TspJob:
         return summary, outputs
 
 
+# Render ---------------------------------------------------------------------------------------------------
+
+
+@register("render", summary="Path-traced render of a JSON scene (Loom validates, Fabric renders to PNG)")
+class RenderJob:
+    @staticmethod
+    def validate(params: dict) -> dict:
+        from compute.render import SCENES, SceneError, load_scene, prepare
+
+        scene = params.get("scene", "showcase")
+        if isinstance(scene, str):
+            path = SCENES / f"{scene}.json"
+            if "/" in scene or not path.is_file():
+                names = ", ".join(sorted(p.stem for p in SCENES.glob("*.json")))
+                raise JobError(f"scene is a JSON object or the name of a bundled scene ({names}); got {scene!r}.")
+            scene = load_scene(path)
+        if not isinstance(scene, dict):
+            raise JobError("scene is a JSON object or the name of a bundled scene.")
+        overrides = {
+            k: _number(params, k, None, low=1, high=4096, cast=int)
+            for k in ("width", "height", "samples")
+            if params.get(k) is not None
+        }
+        try:
+            prepare(scene, **overrides)
+        except SceneError as exc:
+            raise JobError(str(exc)) from exc
+        return {"scene": scene, **overrides}
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        from compute.render import encode_png, render_scene
+
+        progress(0.02, "rendering")
+        result = render_scene(params["scene"], **{k: params[k] for k in ("width", "height", "samples") if k in params},
+                              progress=lambda fraction: progress(0.02 + 0.96 * fraction, "rendering"))  # fmt: skip
+        summary = {"seconds": round(result.seconds, 3), "width": int(result.image.shape[1]),
+                   "height": int(result.image.shape[0]), "stats": result.stats}  # fmt: skip
+        return summary, [("frame.png", "image/png", encode_png(result.image))]
+
+
 # Service -------------------------------------------------------------------------------------------------
 
 

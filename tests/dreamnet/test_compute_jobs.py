@@ -124,3 +124,31 @@ def test_the_cli_solves_a_tsplib_file():
     assert result["name"] == "eil51"
     assert result["length"] == 426
     assert result["gap_percent"] == 0
+
+
+def test_a_render_job_validates_the_scene_and_renders_a_png():
+    with pytest.raises(JobError, match=r"\$\.camera"):
+        job_create(kind="render", params={"scene": {"camera": {"fov": "wide"}}})
+    with pytest.raises(JobError, match="bundled scene"):
+        job_create(kind="render", params={"scene": "nope"})
+    job = job_create(kind="render", params={"scene": "showcase", "width": 32, "height": 24, "samples": 2})
+    assert compute_job_task(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert (job.result["width"], job.result["height"]) == (32, 24)
+    (frame,) = job.artifacts
+    from compute.render import decode_png
+    from mesh.services import artifact_read
+
+    image = decode_png(artifact_read(Artifact.objects.get(blake3=frame["blake3"])))
+    assert image.shape == (24, 32, 3)
+
+
+def test_the_cli_renders_a_scene(tmp_path):
+    from compute.render import SCENES, read_png
+
+    out = StringIO()
+    target = tmp_path / "frame.png"
+    call_command("compute", "render", str(SCENES / "showcase.json"), str(target), "--width", "24", "--height", "16",
+                 "--samples", "1", stdout=out)  # fmt: skip
+    assert read_png(target).shape == (16, 24, 3)
+    assert "Rendered" in out.getvalue()

@@ -17,12 +17,18 @@ class Command(BaseCommand):
     help = "Solve a TSPLIB instance, run the compute benchmark, or queue a compute job."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{tsp,bench,job}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{tsp,render,bench,job}")
         tsp = sub.add_parser("tsp", help="Solve a TSPLIB file with the ant colony here and now.")
         tsp.add_argument("file")
         tsp.add_argument("--seconds", type=float, default=10.0)
         tsp.add_argument("--seed", type=int, default=0)
         tsp.add_argument("--json", action="store_true", help="Print one JSON object.")
+        render = sub.add_parser("render", help="Render a JSON scene to a PNG here and now.")
+        render.add_argument("scene")
+        render.add_argument("out")
+        render.add_argument("--width", type=int)
+        render.add_argument("--height", type=int)
+        render.add_argument("--samples", type=int)
         bench = sub.add_parser("bench", help="Run bench/compute.py.")
         bench.add_argument("--quick", action="store_true")
         job = sub.add_parser("job", help="Queue a job on the task cluster.")
@@ -53,6 +59,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{instance.name}: {instance.dimension} cities, tour length {result.length}"
                           + (f" (optimum {optimum}, {gap:+.2f}%)" if optimum else "")
                           + f" in {result.seconds:.2f} s, {result.iterations} iterations")  # fmt: skip
+
+    def _render(self, *, scene: str, out: str, width, height, samples, **_options) -> None:
+        from compute.render import SceneError, render_scene, write_png
+
+        try:
+            result = render_scene(Path(scene), width=width, height=height, samples=samples)
+        except SceneError as exc:
+            raise CommandError(str(exc)) from exc
+        except OSError as exc:
+            raise CommandError(f"Cannot read {scene}: {exc.strerror}") from exc
+        write_png(out, result.image)
+        self.stdout.write(
+            f"Rendered {scene} to {out} ({result.image.shape[1]}×{result.image.shape[0]}) in {result.seconds:.2f} s"
+        )
 
     def _bench(self, *, quick: bool, **_options) -> None:
         script = Path(settings.BASE_DIR) / "bench" / "compute.py"
