@@ -7,6 +7,9 @@ class AgentsConfig(AppConfig):
     name = "agents"
     verbose_name = "Agent missions"
 
+    def ready(self) -> None:
+        import agents.stats  # noqa: F401  (registers the strip's figures)
+
     def serve_setup(self, stdout) -> None:
         """Ensure the mission-recovery schedule (run by `manage.py serve`); agents and prices come from migrations."""
         from agents.tasks import schedule_ensure

@@ -44,6 +44,19 @@ def test_the_strip_shows_exactly_what_was_measured(client):
     assert ">8<" in page
 
 
+def test_the_strip_counts_agents_and_missions_as_they_are(client):
+    from agents.models import Agent, Mission
+
+    strip = _strip(client)
+    assert strip["active_agents"]["value"] == str(Agent.objects.filter(status="active").count())
+    assert strip["missions_24h"]["value"] == "0"
+    assert strip["missions_24h"]["detail"] == "no missions yet today"
+    agent = Agent.objects.filter(status="active").first()
+    for _ in range(3):
+        Mission.objects.create(agent=agent, kind="task", input={"prompt": "x"})
+    assert _strip(client)["missions_24h"]["value"] == "3"
+
+
 def test_the_changelog_is_served_from_the_file(client):
     entries = client.get("/api/changelog").json()
     assert entries[0]["date"] == "2026-11-22"
