@@ -31,13 +31,37 @@ def _is_operator(user) -> bool:
 
 @user_passes_test(_is_operator)
 def console(request: AuthenticatedHtmxRequest) -> HttpResponse:
-    """The operator overview: health, background work and machine access at a glance."""
+    """The operator overview: what needs attention across commerce, missions, the mesh and the platform."""
+    from agents.models import Mission
+    from agents.selectors import budget_summary
+    from commerce.models import ComplianceFlag, Order, StripeEvent
+    from mesh.log import latest_checkpoint
+    from mesh.models import Event
+
+    budget = budget_summary()
+    cap = budget["cap_usd"] or 1
     context = {
         "health": health_snapshot(),
+        "stats": stats_snapshot(),
         "queue": queue_stats(),
         "keys_active": ApiKey.objects.filter(revoked_at__isnull=True).count(),
         "keys_revoked": ApiKey.objects.filter(revoked_at__isnull=False).count(),
         "scopes": SCOPES,
+        "orders_awaiting_payment": Order.objects.filter(status=Order.Status.PENDING_PAYMENT).order_by(
+            "payment_deadline"
+        )[:10],
+        "orders_to_allocate": Order.objects.filter(status=Order.Status.PAID).order_by("paid_at")[:10],
+        "orders_to_ship": Order.objects.filter(status=Order.Status.ALLOCATED).order_by("created_at")[:10],
+        "flags_open": ComplianceFlag.objects.filter(cleared_at__isnull=True).select_related("company")[:10],
+        "stripe_review": StripeEvent.objects.filter(needs_review=True).count(),
+        "missions_running": Mission.objects.filter(status=Mission.Status.RUNNING).select_related("agent")[:10],
+        "missions_awaiting": Mission.objects.filter(status=Mission.Status.AWAITING_APPROVAL).select_related("agent")[
+            :10
+        ],
+        "budget": budget,
+        "budget_pct": min(100, round(float((budget["spent_usd"] + budget["reserved_usd"]) / cap * 100), 1)),
+        "checkpoint": latest_checkpoint(),
+        "events": Event.objects.order_by("-log_index")[:10],
     }
     return render(request, "dreamnet/console.html", context)
 
