@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -165,23 +166,77 @@ def subscription_event_apply(event_type: str, obj: dict, created: int) -> tuple[
 
 
 def brief_compute(*, metal: str, now: datetime | None = None) -> IntelligenceBrief | None:
-    """Write today's brief for ``metal`` from the stored ticks (30 days back); None without enough data."""
+    """Write today's brief for ``metal`` from the stored ticks (30 days back); None without enough data.
+
+    The narrative starts as the deterministic template over the figures. When a language model is configured
+    (agents: DREAMNET_LLM_PROVIDER / OPENAI_API_KEY), a ``brief`` mission of the Market Analyst is launched for
+    the day (under the budget governor) and its text replaces the template once it succeeds
+    (``brief_narratives_collect``, run by the hourly briefs task). Each brief says which wrote it.
+    """
     now = now or timezone.now()
     ticks = SpotTick.objects.filter(metal=metal, fetched_at__gte=now - timedelta(days=31), fetched_at__lte=now)
     series = [Point(t.fetched_at, float((t.bid + t.ask) / 2)) for t in ticks.order_by("fetched_at").iterator()]
     if not series:
         return None
     figures = brief_figures(series, now=now, horizon_minutes=settings.LOCK_MINUTES["wire"])
-    narrative = narrative_from_template(Metal(metal).label, figures)
-    sources = sorted(set(ticks.values_list("source", flat=True)))
-    figures["sources"] = sources
+    figures["sources"] = sorted(set(ticks.values_list("source", flat=True)))
+    existing = IntelligenceBrief.objects.filter(metal=metal, day=now.date()).first()
+    if existing is not None and existing.narrative_source.startswith("model"):
+        existing.figures = figures  # keep the model's narrative; refresh the numbers
+        existing.save(update_fields=["figures"])
+        return existing
+    if existing is not None and existing.figures.get("mission"):
+        figures["mission"] = existing.figures["mission"]  # the day's mission is still writing
     brief, _ = IntelligenceBrief.objects.update_or_create(
-        metal=metal,
-        day=now.date(),
-        defaults={"figures": figures, "narrative": narrative, "narrative_source": "template (no language model)"},
-    )
+        metal=metal, day=now.date(),
+        defaults={"figures": figures, "narrative": narrative_from_template(Metal(metal).label, figures),
+                  "narrative_source": "template (no language model)"},
+    )  # fmt: skip
+    _brief_mission_ensure(brief)
     return brief
 
 
+def _brief_mission_ensure(brief: IntelligenceBrief) -> None:
+    """Launch the day's brief mission for a configured language model (once per brief)."""
+    from agents.errors import AgentsError
+    from agents.llm import provider_name_configured
+    from agents.services import mission_create
+
+    if provider_name_configured() == "offline" or brief.figures.get("mission"):
+        return
+    try:
+        mission = mission_create(
+            kind="brief", agent_slug="analyst", via="intelligence",
+            data={"metals": [Metal(brief.metal).label.lower()], "audience": "subscribers to the daily brief",
+                  "notes": "Figures computed by the node: " + json.dumps({k: v for k, v in brief.figures.items() if k != "sources"})},
+        )  # fmt: skip
+    except AgentsError as exc:  # over budget, no analyst: the template narrative stands, and says so
+        brief.figures["mission_error"] = str(exc)[:200]
+    else:
+        brief.figures["mission"] = mission.pk
+    brief.save(update_fields=["figures"])
+
+
+def brief_narratives_collect() -> int:
+    """Copy the text of finished brief missions into their briefs; return how many were updated."""
+    from agents.models import Mission
+
+    updated = 0
+    for brief in IntelligenceBrief.objects.filter(narrative_source__startswith="template"):
+        mission_id = brief.figures.get("mission")
+        if not mission_id:
+            continue
+        mission = Mission.objects.filter(pk=mission_id, status=Mission.Status.SUCCEEDED).first()
+        text = ((mission.output or {}).get("text") or "").strip() if mission else ""
+        if text:
+            brief.narrative = text
+            brief.narrative_source = f"model {mission.model or 'configured model'} (mission #{mission.pk})"
+            brief.save(update_fields=["narrative", "narrative_source"])
+            updated += 1
+    return updated
+
+
 def briefs_compute_all() -> list[IntelligenceBrief]:
-    return [b for metal in Metal.values if (b := brief_compute(metal=metal)) is not None]
+    briefs = [b for metal in Metal.values if (b := brief_compute(metal=metal)) is not None]
+    brief_narratives_collect()
+    return briefs

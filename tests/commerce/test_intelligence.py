@@ -145,3 +145,29 @@ def test_subscribing_goes_through_checkout_in_subscription_mode(client, shop, al
     assert form["mode"] == "subscription"
     assert form["line_items[0][price]"] == Plan.objects.get().stripe_price_id
     assert form["customer"] == "cus_acme"
+
+
+@pytest.mark.django_db
+def test_with_a_language_model_the_brief_narrative_comes_from_an_analyst_mission(settings, spot):
+    from agents.models import Mission
+    from commerce.subscriptions import brief_narratives_collect
+
+    offline = brief_compute(metal="XAU")
+    assert "mission" not in offline.figures  # offline: the template writes it, and says so
+    assert offline.narrative_source == "template (no language model)"
+
+    settings.LLM_PROVIDER, settings.OPENAI_API_KEY = "openai", "sk-test-not-used"
+    brief = brief_compute(metal="XAG")
+    mission = Mission.objects.get(pk=brief.figures["mission"])
+    assert mission.kind == "brief"
+    assert mission.agent.slug == "analyst"
+    assert brief_compute(metal="XAG").figures["mission"] == mission.pk  # one mission per brief
+    assert brief_narratives_collect() == 0  # not finished yet: the template stands
+    Mission.objects.filter(pk=mission.pk).update(
+        status="succeeded", stop_reason="completed", output={"text": "Silver held its range."}
+    )
+    assert brief_narratives_collect() == 1
+    brief.refresh_from_db()
+    assert brief.narrative == "Silver held its range."
+    assert brief.narrative_source.startswith("model ")
+    assert f"mission #{mission.pk}" in brief.narrative_source
