@@ -117,3 +117,23 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.email + ("" if self.confirmed_at else " (unconfirmed)")
+
+
+class ShowcaseFrame(models.Model):
+    """A fresh picture of one of the site's live simulations, with the figures its caption states."""
+
+    kind = models.CharField(max_length=20)
+    blake3 = models.CharField(max_length=64)
+    media_type = models.CharField(max_length=40)
+    figures = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Serves the home page: the newest frame of each kind.
+            models.Index(fields=["kind", "-created_at"], name="showcase_kind_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} frame {self.created_at:%H:%M:%S}"

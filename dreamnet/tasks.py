@@ -8,3 +8,23 @@ from dreamnet.models import ComputeJob
 
 def compute_job_task(job_id: int) -> str:
     return job_run(job=ComputeJob.objects.get(pk=job_id)).status
+
+
+def showcase_task() -> list[str]:
+    from dreamnet.showcase import showcase_refresh
+
+    return [f"{f.kind} {f.pk}" for f in showcase_refresh()]
+
+
+def schedule_ensure() -> None:
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name="site: refresh showcase frames",
+        defaults={
+            "func": "dreamnet.tasks.showcase_task",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )

@@ -15,7 +15,9 @@ from dreamnet.stats import stats_snapshot
 
 
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "dreamnet/home.html", {"stats": stats_snapshot()})
+    from dreamnet.showcase import showcase_latest
+
+    return render(request, "dreamnet/home.html", {"stats": stats_snapshot(), "showcase": showcase_latest()})
 
 
 def status_page(request: HtmxHttpRequest) -> HttpResponse:

@@ -1,0 +1,39 @@
+"""The home page's showcase: real frames with the figures they produced, refreshed by a task, swapped live."""
+
+from __future__ import annotations
+
+import pytest
+
+from dreamnet.models import ShowcaseFrame
+from dreamnet.showcase import showcase_refresh
+from mesh.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_before_any_frame_the_home_page_says_so(client):
+    page = client.get("/").content.decode()
+    assert "No frame yet" in page
+    assert client.get("/showcase/tsp").status_code == 404
+
+
+def test_a_refresh_draws_a_real_tour_and_states_its_figures(client):
+    (frame,) = [f for f in showcase_refresh() if f.kind == "tsp"]
+    figures = frame.figures
+    assert figures["instance"] == "berlin52"
+    assert figures["optimum"] == 7542
+    assert figures["length"] >= 7542
+    assert figures["gap_percent"] == round((figures["length"] - 7542) / 7542 * 100, 2)
+    image = client.get("/showcase/tsp")
+    assert image.headers["Content-Type"] == "image/svg+xml"
+    assert f"{figures['length']} (" in image.content.decode()
+    page = client.get("/").content.decode()
+    assert f"/showcase/tsp?v={frame.pk}" in page
+    assert f"length {figures['length']}" in page
+    assert Event.objects.filter(topic="compute.showcase.updated", public=True).exists()
+
+
+def test_only_the_last_few_frames_are_kept():
+    for _ in range(7):
+        showcase_refresh()
+    assert ShowcaseFrame.objects.filter(kind="tsp").count() == 5
