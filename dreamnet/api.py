@@ -219,6 +219,12 @@ api.add_router("/", platform)
 
 
 def _mount_app_routers() -> None:
+    from agents.api import agents_router, budget_router, missions_router, runs_router
+
+    api.add_router("/agents", agents_router)
+    api.add_router("/missions", missions_router)
+    api.add_router("/runs", runs_router)
+    api.add_router("/budget", budget_router)
     from mesh.api import dreamsnail
     from mesh.api import router as mesh_router
 

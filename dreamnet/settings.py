@@ -358,6 +358,32 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300, minimum=1)
 
 
+# Agents
+def _env_usd(name: str, default: str) -> Decimal:
+    raw = env_str(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an amount in US dollars (e.g. 50 or 12.50).") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a non-negative amount in US dollars.")
+    return value
+
+
+LLM_PROVIDER = env_str("DREAMNET_LLM_PROVIDER", "auto", choices=("auto", "offline", "openai"))
+OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")
+LLM_MODEL = env_str("DREAMNET_LLM_MODEL", "gpt-4.1-mini")
+LLM_TIMEOUT_S = env_int("DREAMNET_LLM_TIMEOUT_S", 60, minimum=1, maximum=600)
+LLM_MAX_RETRIES = env_int("DREAMNET_LLM_MAX_RETRIES", 2, minimum=0, maximum=10)
+LLM_BUDGET_USD = _env_usd("DREAMNET_LLM_BUDGET_USD", "50")  # the monthly cap a new month starts with
+LLM_SOFT_LIMIT_PCT = env_int("DREAMNET_LLM_SOFT_LIMIT_PCT", 80, minimum=1, maximum=100)
+MISSION_APPROVAL_USD = _env_usd("DREAMNET_MISSION_APPROVAL_USD", "1.00")  # forecasts above this wait for approval
+MISSION_MAX_INPUT_CHARS = env_int("DREAMNET_MISSION_MAX_INPUT_CHARS", 20_000, minimum=100)
+MISSION_TIMEOUT_S = env_int("DREAMNET_MISSION_TIMEOUT_S", Q_TIMEOUT_S - 30, minimum=5)
+# A running mission's lease: another worker may resume it only after the lease lapses (the worker died).
+MISSION_LEASE_S = env_int("DREAMNET_MISSION_LEASE_S", LLM_TIMEOUT_S * (LLM_MAX_RETRIES + 1) + 60, minimum=5)
+
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"
 TSPLIB_DIR = Path(

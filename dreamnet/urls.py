@@ -32,6 +32,7 @@ urlpatterns = [
     path("console/compute/<int:pk>/", views_compute.compute_job, name="compute-job"),
     path("console/artifacts/<str:digest>", views_compute.artifact, name="console-artifact"),
     path("", include("mesh.urls")),
+    path("", include("agents.urls")),
     path("", include("commerce.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
