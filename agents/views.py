@@ -4,7 +4,6 @@ agents, and the budget."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,11 +15,7 @@ from agents.forms import BudgetForm, LaunchForm
 from agents.llm import provider_name_configured
 from agents.models import Agent, Mission
 from agents.services import mission_approve, mission_cancel, mission_create
-from dreamnet.http import AuthenticatedHtmxRequest
-
-
-def _is_operator(user) -> bool:
-    return user.is_active and user.is_staff
+from dreamnet.http import AuthenticatedHtmxRequest, operator_required
 
 
 def _get_mission(mission_id: int) -> Mission:
@@ -43,7 +38,7 @@ def _forecast(form: LaunchForm) -> dict:
         return {"forecast_error": str(exc)}
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def missions_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     """List missions and launch one; the form shows the worst-case forecast as it is filled in (HTMX)."""
     form = LaunchForm(request.POST or None)
@@ -72,14 +67,14 @@ def missions_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     return render(request, "agents/missions.html", context)
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def mission_forecast(request: AuthenticatedHtmxRequest) -> HttpResponse:
     """Render the launch form's forecast for the values typed so far."""
     form = LaunchForm(request.GET)
     return render(request, "agents/missions.html#forecast", _forecast(form))
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def mission_page(request: AuthenticatedHtmxRequest, mission_id: int) -> HttpResponse:
     """Show one mission; the panel re-renders (HTMX) whenever an event about the mission arrives live."""
     mission = _get_mission(mission_id)
@@ -89,7 +84,7 @@ def mission_page(request: AuthenticatedHtmxRequest, mission_id: int) -> HttpResp
 
 
 @require_POST
-@user_passes_test(_is_operator)
+@operator_required
 def mission_cancel_view(request: AuthenticatedHtmxRequest, mission_id: int) -> HttpResponse:
     mission = _get_mission(mission_id)
     try:
@@ -104,7 +99,7 @@ def mission_cancel_view(request: AuthenticatedHtmxRequest, mission_id: int) -> H
 
 
 @require_POST
-@user_passes_test(_is_operator)
+@operator_required
 def mission_approve_view(request: AuthenticatedHtmxRequest, mission_id: int) -> HttpResponse:
     mission = _get_mission(mission_id)
     try:
@@ -116,18 +111,18 @@ def mission_approve_view(request: AuthenticatedHtmxRequest, mission_id: int) -> 
     return redirect(request.POST.get("next") or mission.get_absolute_url())
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def approvals(request: AuthenticatedHtmxRequest) -> HttpResponse:
     waiting = Mission.objects.filter(status=Mission.Status.AWAITING_APPROVAL).select_related("agent", "created_by")
     return render(request, "agents/approvals.html", {"missions": waiting.order_by("created_at")})
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def agents_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     return render(request, "agents/agents.html", {"agents": Agent.objects.order_by("status", "name")})
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def budget_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     """Show the month's spend against the cap (per day, agent and model) and let the operator change the cap."""
     summary = selectors.budget_summary()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from dreamnet.apikeys import SCOPES
 from dreamnet.health import health_snapshot
-from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
+from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest, operator_required
 from dreamnet.models import ApiKey
 from dreamnet.selectors import queue_stats
 from dreamnet.stats import stats_snapshot
@@ -27,11 +26,7 @@ def status_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, {"health": snapshot}, status=503 if snapshot["status"] == "down" else 200)
 
 
-def _is_operator(user) -> bool:
-    return user.is_active and user.is_staff
-
-
-@user_passes_test(_is_operator)
+@operator_required
 def console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     """The operator overview: what needs attention across commerce, missions, the mesh and the platform."""
     from agents.models import Mission

@@ -6,13 +6,12 @@ import json
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from dreamnet.compute_jobs import KINDS, JobError, job_create, result_json
-from dreamnet.http import AuthenticatedHtmxRequest
+from dreamnet.http import AuthenticatedHtmxRequest, operator_required
 from dreamnet.models import ComputeJob
 
 
@@ -35,11 +34,7 @@ class JobForm(forms.Form):
         return value
 
 
-def _is_operator(user) -> bool:
-    return user.is_active and user.is_staff
-
-
-@user_passes_test(_is_operator)
+@operator_required
 def compute_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     form = JobForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -54,14 +49,14 @@ def compute_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     return render(request, "dreamnet/compute.html", {"form": form, "jobs": jobs}, status=422 if form.errors else 200)
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def compute_job(request: AuthenticatedHtmxRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ComputeJob, pk=pk)
     template = "dreamnet/compute_job.html#job-status" if request.htmx else "dreamnet/compute_job.html"
     return render(request, template, {"job": job, "data": result_json(job)})
 
 
-@user_passes_test(_is_operator)
+@operator_required
 def artifact(request: AuthenticatedHtmxRequest, digest: str) -> HttpResponse:
     """Serve a stored artifact to operators (verified on the way out)."""
     from mesh.models import Artifact
