@@ -179,7 +179,8 @@ else:
 Q_TIMEOUT_S = env_int("DREAMNET_Q_TIMEOUT_S", 600, minimum=5)
 Q_CLUSTER = {
     "name": "dreamnet",
-    "workers": env_int("DREAMNET_Q_WORKERS", 2, minimum=1, maximum=64),
+    # Two long-running pumps (spot feed, peer heartbeats) each hold a worker; the rest serve missions and jobs.
+    "workers": env_int("DREAMNET_Q_WORKERS", 4, minimum=1, maximum=64),
     "timeout": Q_TIMEOUT_S,
     "retry": Q_TIMEOUT_S + 60,
     "max_attempts": env_int("DREAMNET_Q_MAX_ATTEMPTS", 3, minimum=1),

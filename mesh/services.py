@@ -7,6 +7,7 @@ after commit, so nobody sees an event for a write that rolled back.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -30,6 +31,8 @@ from mesh.entries import blake3_hex, canonical_json, dreamsnail_entry, event_ent
 from mesh.identity import node_identity
 from mesh.log import log_append
 from mesh.models import Artifact, Event, LogEntry, Receipt, TrailCommit
+from mesh.webhooks.hook import fanout_queue as webhook_fanout_queue
+from mesh.webhooks.hook import topic_wanted as webhook_topic_wanted
 
 TOPIC_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 CONSOLE_GROUP = "console"
@@ -125,6 +128,7 @@ def publish(topic: str, payload: dict[str, Any], *, actor: Any = None) -> Event:
     created_at = timezone.now()
     digest = blake3_hex(data)
     entry = event_entry(topic=topic, payload_blake3=digest, actor=actor_label, created_at=created_at.isoformat())
+    webhooks_wanted = webhook_topic_wanted(topic)  # read before the sequencer lock is taken
     with transaction.atomic():
         index = log_append(kind=LogEntry.Kind.EVENT, entry=entry)
         event = Event.objects.create(
@@ -139,6 +143,9 @@ def publish(topic: str, payload: dict[str, Any], *, actor: Any = None) -> Event:
         if settings.REDIS_URL:
             message = event_message(event)
             transaction.on_commit(lambda: fan_out(message))
+        if webhooks_wanted:
+            # robust: a broker hiccup after commit is logged, never raised into the publisher's request.
+            transaction.on_commit(functools.partial(webhook_fanout_queue, event.pk), robust=True)
     return event
 
 

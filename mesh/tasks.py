@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django_q.models import Schedule
 
 from mesh.log import checkpoint_sign
 
 SCHEDULE_NAME = "mesh: sign checkpoint"
+PEERS_SCHEDULE = "mesh: peer heartbeats"
+WEBHOOKS_SCHEDULE = "mesh: webhook retries"
 
 
 def checkpoint_task() -> int | None:
@@ -20,3 +25,66 @@ def schedule_ensure() -> None:
         name=SCHEDULE_NAME,
         defaults={"func": "mesh.tasks.checkpoint_task", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
     )
+    for name, func in [(PEERS_SCHEDULE, "mesh.tasks.peers_heartbeat_task"),
+                       (WEBHOOKS_SCHEDULE, "mesh.tasks.webhooks_retry_task")]:  # fmt: skip
+        Schedule.objects.update_or_create(
+            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1}
+        )
+
+
+def peers_heartbeat_task(duration_s: float = 55.0) -> int:
+    """Heartbeat every peer each DREAMNET_MESH_PEER_HEARTBEAT_S for about a minute; return the rounds run.
+
+    Django-Q2 schedules run at most once a minute and heartbeats are due every 10 s, so the task loops and the
+    schedule starts the next run. With no peer to contact (none, or all quarantined) it returns at once and holds
+    no worker.
+    """
+    from mesh.models import Peer
+    from mesh.peers.services import peers_heartbeat_round, peers_history_prune
+
+    peers_history_prune()
+    rounds = 0
+    deadline = time.monotonic() + duration_s
+    while Peer.objects.exclude(state=Peer.State.QUARANTINED).exists():
+        started = time.monotonic()
+        peers_heartbeat_round()
+        rounds += 1
+        wait = settings.MESH_PEER_HEARTBEAT_S - (time.monotonic() - started)
+        if time.monotonic() + max(wait, 0) + 1 > deadline:
+            break
+        time.sleep(max(wait, 0))
+    return rounds
+
+
+def peer_heartbeat_task(peer_id: int) -> str | None:
+    """Heartbeat one peer now (queued to confirm a pushed proof that failed); return the result."""
+    from mesh.models import Peer
+    from mesh.peers.services import peer_heartbeat
+
+    peer = Peer.objects.filter(pk=peer_id).first()
+    return peer_heartbeat(peer=peer).result if peer is not None else None
+
+
+def webhook_fanout_task(event_id: int) -> int:
+    """Create the deliveries an event owes and queue each one; return how many."""
+    from mesh.webhooks.services import webhook_fanout
+
+    return len(webhook_fanout(event_id=event_id))
+
+
+def webhook_deliver_task(delivery_id: int) -> str | None:
+    """Attempt one delivery (skipped if another attempt holds it or it is not due); return its status."""
+    from mesh.models import WebhookDelivery
+    from mesh.webhooks.services import webhook_attempt
+
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        return None
+    return webhook_attempt(delivery=delivery).status
+
+
+def webhooks_retry_task() -> int:
+    """Queue every pending delivery whose next attempt is due (the retry backoff's clock); return how many."""
+    from mesh.webhooks.services import webhooks_retry_due
+
+    return webhooks_retry_due()
