@@ -132,6 +132,158 @@ class TspJob:
         return summary, outputs
 
 
+# Monte Carlo risk ---------------------------------------------------------------------------------------------
+
+
+@register(
+    "montecarlo", summary="Monte Carlo value-at-risk and expected shortfall of a metal position (GBM, Student-t option)"
+)
+class MonteCarloJob:
+    FIELDS = ("spot", "quantity", "drift", "volatility", "horizon_days", "steps", "shocks", "dof")
+
+    @staticmethod
+    def validate(params: dict) -> dict:
+        from compute.montecarlo import GbmModel
+
+        clean = {k: params[k] for k in MonteCarloJob.FIELDS if params.get(k) is not None}
+        if "spot" not in clean:
+            clean["spot"] = _spot_for(params.get("metal", "XAU"))
+        try:
+            GbmModel(**clean)
+        except (TypeError, ValueError) as exc:
+            raise JobError(str(exc)) from exc
+        clean["paths"] = _number(params, "paths", 200_000, low=2, high=10_000_000, cast=int)
+        clean["seed"] = _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int)
+        return clean
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        from compute.montecarlo import GbmModel, closed_form, simulate
+
+        model = GbmModel(**{k: params[k] for k in MonteCarloJob.FIELDS if k in params})
+        progress(0.05, f"simulating {params['paths']:,} paths")
+        report = simulate(model, paths=params["paths"], seed=params["seed"])
+        exact = closed_form(model) if model.shocks == "normal" else None
+        summary = {
+            "initial_value": report.initial_value, "mean_terminal_value": report.mean_terminal_value,
+            "stderr": report.stderr, "var": {str(k): v for k, v in report.var.items()},
+            "es": {str(k): v for k, v in report.es.items()}, "paths": report.paths, "steps": report.steps,
+            "seconds": round(report.seconds, 3), "backend": report.backend,
+            "closed_form_var": {str(k): v for k, v in exact.var.items()} if exact else None,
+        }  # fmt: skip
+        return summary, [("risk.json", "application/json", json.dumps(summary, indent=2).encode())]
+
+
+def _spot_for(metal: str) -> float:
+    from commerce.selectors import spot_latest
+
+    spot = spot_latest().get(str(metal))
+    if spot is None:
+        raise JobError(f"No spot price for {metal!r}; give `spot` (price per unit) or wait for the feed.")
+    return float(spot.ask)
+
+
+# Physarum ---------------------------------------------------------------------------------------------------
+
+
+@register("physarum", summary="Physarum network: agents connect food sources with a trail network (Jones's model)")
+class PhysarumJob:
+    @staticmethod
+    def validate(params: dict) -> dict:
+        from compute.physarum import MAX_AGENTS
+
+        size = _number(params, "size", 256, low=32, high=2048, cast=int)
+        clean = {
+            "size": size,
+            "agents": _number(params, "agents", 50_000, low=1, high=MAX_AGENTS, cast=int),
+            "steps": _number(params, "steps", 300, low=1, high=20_000, cast=int),
+            "nodes": _number(params, "nodes", 6, low=2, high=64, cast=int),
+            "seed": _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int),
+        }
+        return clean
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        figures, png = physarum_frame(**params, progress=progress)
+        return figures, [("network.png", "image/png", png)]
+
+
+def physarum_frame(*, size: int, agents: int, steps: int, nodes: int, seed: int, progress: Progress | None = None):
+    """Run a physarum network between ``nodes`` food sources and return (figures, PNG bytes)."""
+    import random
+    import time as _time
+
+    from compute.physarum import Physarum, PhysarumParams
+    from compute.render import encode_png
+
+    rng = random.Random(seed)  # noqa: S311 (placement of food in a simulation)
+    food = [(rng.uniform(0.15, 0.85) * size, rng.uniform(0.15, 0.85) * size) for _ in range(nodes)]
+    started = _time.perf_counter()
+    with Physarum(PhysarumParams(width=size, height=size, agents=agents), food=food, seed=seed) as sim:
+        chunk = max(1, steps // 10)
+        done = 0
+        while done < steps:
+            sim.step(min(chunk, steps - done))
+            done = min(steps, done + chunk)
+            if progress is not None:
+                progress(0.05 + 0.9 * done / steps, f"{done}/{steps} steps")
+        image = sim.render()
+    seconds = _time.perf_counter() - started
+    figures = {"agents": agents, "steps": steps, "food_sources": nodes, "grid": f"{size}×{size}",
+               "steps_per_second": round(steps / seconds, 1), "seconds": round(seconds, 3)}  # fmt: skip
+    return figures, encode_png(image)
+
+
+# Flocking ---------------------------------------------------------------------------------------------------
+
+
+@register(
+    "flocking", summary="Predator-prey flocking: boids flee wolves that pursue them (uniform-grid neighbour search)"
+)
+class FlockingJob:
+    @staticmethod
+    def validate(params: dict) -> dict:
+        from compute.flocking import MAX_AGENTS
+
+        return {
+            "size": _number(params, "size", 512, low=64, high=8192, cast=int),
+            "prey": _number(params, "prey", 5_000, low=1, high=MAX_AGENTS, cast=int),
+            "predators": _number(params, "predators", 12, low=0, high=10_000, cast=int),
+            "steps": _number(params, "steps", 200, low=1, high=20_000, cast=int),
+            "seed": _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int),
+        }
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        figures, png = flocking_frame(**params, progress=progress)
+        return figures, [("flock.png", "image/png", png)]
+
+
+def flocking_frame(*, size: int, prey: int, predators: int, steps: int, seed: int, progress: Progress | None = None):
+    """Run a predator-prey flock and return (figures, PNG bytes)."""
+    import time as _time
+
+    from compute.flocking import Flock, FlockParams
+    from compute.render import encode_png
+
+    started = _time.perf_counter()
+    params = FlockParams(width=float(size), height=float(size), prey=prey, predators=predators)
+    with Flock(params, seed=seed) as flock:
+        chunk = max(1, steps // 10)
+        done = 0
+        while done < steps:
+            flock.step(min(chunk, steps - done))
+            done = min(steps, done + chunk)
+            if progress is not None:
+                progress(0.05 + 0.9 * done / steps, f"{done}/{steps} steps")
+        image = flock.render(scale=min(1.0, 512 / size))
+        catches = flock.catches
+    seconds = _time.perf_counter() - started
+    figures = {"prey": prey, "predators": predators, "steps": steps, "catches": catches,
+               "steps_per_second": round(steps / seconds, 1), "seconds": round(seconds, 3)}  # fmt: skip
+    return figures, encode_png(image)
+
+
 # Render ---------------------------------------------------------------------------------------------------
 
 

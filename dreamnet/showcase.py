@@ -55,6 +55,30 @@ def tsp_frame() -> tuple[str, bytes, dict]:
     return "image/svg+xml", svg.encode(), figures
 
 
+@producer(
+    "physarum",
+    sentence="Fifty thousand slime-mould agents sense, turn, move and deposit; their trail grows into a network between six food sources.",
+)
+def physarum_showcase() -> tuple[str, bytes, dict]:
+    from dreamnet.compute_jobs import physarum_frame
+
+    seed = random.randrange(2**31)  # noqa: S311 (a demo run)
+    figures, png = physarum_frame(size=256, agents=50_000, steps=250, nodes=6, seed=seed)
+    return "image/png", png, figures
+
+
+@producer(
+    "flocking",
+    sentence="A wolf pack hunts a flock: prey separate, align and cohere while fleeing; predators chase the nearest.",
+)
+def flocking_showcase() -> tuple[str, bytes, dict]:
+    from dreamnet.compute_jobs import flocking_frame
+
+    seed = random.randrange(2**31)  # noqa: S311 (a demo run)
+    figures, png = flocking_frame(size=360, prey=4_000, predators=10, steps=150, seed=seed)
+    return "image/png", png, figures
+
+
 def showcase_refresh() -> list[ShowcaseFrame]:
     """Produce one frame per kind; a failing producer is logged and skipped (the page keeps its last frame)."""
     from mesh.services import artifact_store

@@ -152,3 +152,47 @@ def test_the_cli_renders_a_scene(tmp_path):
                  "--samples", "1", stdout=out)  # fmt: skip
     assert read_png(target).shape == (16, 24, 3)
     assert "Rendered" in out.getvalue()
+
+
+def test_a_montecarlo_job_reports_var_and_the_closed_form():
+    with pytest.raises(JobError, match="volatility"):
+        job_create(kind="montecarlo", params={"spot": 2650, "volatility": -1})
+    job = job_create(kind="montecarlo", params={"spot": 2650, "quantity": 100, "volatility": 0.16, "paths": 50_000,
+                                                "seed": 3})  # fmt: skip
+    assert compute_job_task(job.pk) == "succeeded"
+    job.refresh_from_db()
+    simulated, exact = job.result["var"], job.result["closed_form_var"]
+    assert set(simulated) == set(exact)
+    for level in simulated:
+        assert simulated[level] == pytest.approx(exact[level], rel=0.05)
+    assert job.artifacts[0]["name"] == "risk.json"
+
+
+def test_a_physarum_job_draws_the_network():
+    from compute.render import decode_png
+    from mesh.services import artifact_read
+
+    with pytest.raises(JobError, match="agents must be between"):
+        job_create(kind="physarum", params={"agents": 0})
+    job = job_create(kind="physarum", params={"size": 64, "agents": 2000, "steps": 20, "nodes": 3})
+    assert compute_job_task(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.result["steps"] == 20
+    assert job.result["steps_per_second"] > 0
+    image = decode_png(artifact_read(Artifact.objects.get(blake3=job.artifacts[0]["blake3"])))
+    assert image.shape == (64, 64, 3)
+
+
+def test_a_flocking_job_draws_the_flock():
+    from compute.render import decode_png
+    from mesh.services import artifact_read
+
+    with pytest.raises(JobError, match="prey must be between"):
+        job_create(kind="flocking", params={"prey": 0})
+    job = job_create(kind="flocking", params={"size": 128, "prey": 300, "predators": 3, "steps": 10})
+    assert compute_job_task(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.result["steps"] == 10
+    assert job.result["catches"] >= 0
+    image = decode_png(artifact_read(Artifact.objects.get(blake3=job.artifacts[0]["blake3"])))
+    assert image.ndim == 3

@@ -33,7 +33,17 @@ def test_a_refresh_draws_a_real_tour_and_states_its_figures(client):
     assert Event.objects.filter(topic="compute.showcase.updated", public=True).exists()
 
 
-def test_only_the_last_few_frames_are_kept():
+def test_only_the_last_few_frames_are_kept(monkeypatch):
+    from dreamnet import showcase
+
+    monkeypatch.setattr(showcase, "PRODUCERS", {"tsp": showcase.PRODUCERS["tsp"]})
     for _ in range(7):
         showcase_refresh()
     assert ShowcaseFrame.objects.filter(kind="tsp").count() == 5
+
+
+def test_the_physarum_frame_is_a_picture_with_its_figures(client):
+    frames = {f.kind: f for f in showcase_refresh()}
+    assert frames["physarum"].media_type == "image/png"
+    assert frames["physarum"].figures["agents"] == 50_000
+    assert client.get("/showcase/physarum").headers["Content-Type"] == "image/png"
