@@ -204,20 +204,26 @@ class Quote(models.Model):
         return f"quote {self.pk} ({self.company}, ${self.total})"
 
 
-class QuoteLine(models.Model):
-    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+class PricedLine(models.Model):
+    """A product line frozen at a price: the spot it was priced from, the unit price (4 dp) and the line total."""
+
     product = models.ForeignKey(Product, on_delete=models.PROTECT)
     quantity = models.PositiveIntegerField()
     spot_ask = models.DecimalField(**PRICE4)
-    spot_source = models.CharField(max_length=32)
     unit_price = models.DecimalField(**PRICE4)
     line_total = models.DecimalField(**MONEY)
 
     class Meta:
+        abstract = True
         ordering = ["pk"]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id} at {self.unit_price}"
+
+
+class QuoteLine(PricedLine):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    spot_source = models.CharField(max_length=32)
 
 
 class Order(models.Model):
@@ -266,19 +272,8 @@ class Order(models.Model):
         return reverse("commerce:order", args=[self.number])
 
 
-class OrderLine(models.Model):
+class OrderLine(PricedLine):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT)
-    quantity = models.PositiveIntegerField()
-    spot_ask = models.DecimalField(**PRICE4)
-    unit_price = models.DecimalField(**PRICE4)
-    line_total = models.DecimalField(**MONEY)
-
-    class Meta:
-        ordering = ["pk"]
-
-    def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} at {self.unit_price}"
 
 
 class LedgerEntry(models.Model):
