@@ -175,6 +175,11 @@ class Mission(models.Model):
     class Kind(models.TextChoices):
         TASK = "task"
         BRIEF = "brief"
+        # Kinds run by their own runner (agents/kinds.py) instead of the turn loop.
+        EVALUATE = "evaluate"
+        INGEST = "ingest"
+        GENERATE = "generate"
+        CODEGEN = "codegen"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -196,8 +201,12 @@ class Mission(models.Model):
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.STOPPED)
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="missions")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        help_text="The mission that started this one (an evaluation's per-agent runs, for example).",
+    )  # fmt: skip
     input = models.JSONField()
     provider = models.CharField(max_length=20)
     model = models.CharField(max_length=100)
@@ -259,11 +268,12 @@ class Mission(models.Model):
 
 
 class MissionStep(models.Model):
-    """One finished turn: the model's message and the results of the tools it called. Stored once, never changed."""
+    """One finished step, stored once and never changed: for the turn loop, the model's message and the results
+    of the tools it called; for runner kinds, whatever the runner records (``llm_call`` may then be empty)."""
 
     mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="steps")
     number = models.PositiveIntegerField()
-    llm_call = models.OneToOneField("LlmCall", on_delete=models.PROTECT, related_name="step")
+    llm_call = models.OneToOneField("LlmCall", on_delete=models.PROTECT, related_name="step", null=True, blank=True)
     summary = models.CharField(max_length=200)
     output = models.JSONField()
     cost_usd = models.DecimalField(**USD, default=Decimal(0))

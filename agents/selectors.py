@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -13,6 +12,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from agents import engine
 from agents.budget import budget_for_month, month_of, price_for
+from agents.kinds import Forecast, forecast_of
 from agents.llm.pricing import worst_case_cost
 from agents.models import Agent, BudgetEntry, Mission
 from agents.tools import MAX_RESULT_CHARS, TOOLS
@@ -38,21 +38,17 @@ def model_for(*, agent: Agent, provider: str, requested: str | None = None) -> s
     return requested or agent.model or settings.LLM_MODEL
 
 
-@dataclass(frozen=True)
-class Forecast:
-    model: str
-    first_call_usd: Decimal
-    worst_case_usd: Decimal
-    turns: int
-    needs_approval: bool
-
-
 def mission_forecast(*, agent: Agent, kind: str, data: dict[str, Any], model: str) -> Forecast:
     """Return the worst-case cost of a mission that uses every turn, and of its first call.
 
     Each later turn's prompt is bounded by the first prompt plus, per earlier turn, the model's maximum output
-    (at most four bytes a token) and one maximal tool result. Raises UnpricedModel.
+    (at most four bytes a token) and one maximal tool result. Runner kinds forecast themselves
+    (:mod:`agents.kinds`). Raises UnpricedModel.
     """
+    if kind not in (Mission.Kind.TASK, Mission.Kind.BRIEF):
+        from agents.kinds import runner_for
+
+        return runner_for(kind).forecast(agent=agent, data=data, model=model)
     price = price_for(model)
     request = engine.request_for(
         model=model,
@@ -69,8 +65,7 @@ def mission_forecast(*, agent: Agent, kind: str, data: dict[str, Any], model: st
         worst_case_cost(prompt_tokens=first_prompt + turn * growth, max_tokens=agent.max_tokens, price=price)
         for turn in range(agent.max_turns)
     ]
-    total = sum(calls, ZERO)
-    return Forecast(model, calls[0], total, agent.max_turns, total > settings.MISSION_APPROVAL_USD)
+    return forecast_of(model=model, calls=calls)
 
 
 def agents_active() -> QuerySet[Agent]:

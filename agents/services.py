@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,8 @@ from django.utils import timezone
 from agents import engine
 from agents.budget import budget_for_month, budget_reserve, budget_settle, budget_settle_abandoned, price_for
 from agents.errors import AgentsError, BudgetRefused, UnpricedModel
-from agents.llm import CassetteProvider, LlmError, LlmResponse, Provider, canonical, provider_configured
+from agents.kinds import Outcome, runner_for
+from agents.llm import CassetteProvider, LlmError, LlmRequest, LlmResponse, Provider, canonical, provider_configured
 from agents.llm import provider_name_configured as _provider_name
 from agents.llm.pricing import call_cost
 from agents.models import Agent, LlmCall, Mission, MissionStep
@@ -60,7 +62,9 @@ def _enqueue_after_commit(mission: Mission) -> None:
 
 
 def _clean_input(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    if kind == Mission.Kind.TASK:
+    if kind not in (Mission.Kind.TASK, Mission.Kind.BRIEF):
+        cleaned = runner_for(kind).clean(data)
+    elif kind == Mission.Kind.TASK:
         prompt = str(data.get("prompt") or "").strip()
         if not prompt:
             raise AgentsError("A task mission needs a prompt: what should the agent do?", code="prompt_required")
@@ -97,6 +101,7 @@ def mission_create(
     via: str = "",
     budget_usd: Decimal | None = None,
     model: str | None = None,
+    parent: Mission | None = None,
 ) -> Mission:
     """Create a mission, queue it (after commit) or hold it for approval when its forecast is above
     DREAMNET_MISSION_APPROVAL_USD. Publishes ``mission.created``.
@@ -138,6 +143,7 @@ def mission_create(
         mission = Mission.objects.create(
             kind=kind,
             agent=agent,
+            parent=parent,
             input=cleaned,
             provider=provider,
             model=chosen,
@@ -237,19 +243,11 @@ def _stored_turns(mission: Mission) -> list[engine.Turn]:
 
 
 def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Turn]) -> LlmResponse:
-    """Make (or take from the cassette) call ``seq`` of ``mission`` and return its response.
-
-    Raises BudgetRefused/UnpricedModel (nothing was called) or LlmError (recorded as an error call).
-    """
+    """Make (or take from the cassette) turn ``seq`` of a task or brief mission."""
     agent = mission.agent
-    recorded = LlmCall.objects.filter(mission=mission, seq=seq).first()
-    if recorded is not None:  # made before a crash, not yet stepped: never call again
-        if recorded.status == LlmCall.Status.ERROR:
-            raise LlmError(recorded.error)
-        return LlmResponse.from_json(recorded.response)
     temperature = float(agent.temperature) if agent.temperature is not None else None
 
-    def build(model: str):
+    def build(model: str) -> LlmRequest:
         return engine.request_for(
             model=model,
             system=agent.system_prompt,
@@ -260,6 +258,29 @@ def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Tur
             temperature=temperature,
         )
 
+    return mission_llm_call(mission=mission, provider=provider, seq=seq, build=build)
+
+
+def mission_llm_call(
+    *, mission: Mission, provider: Provider, seq: int, build: Callable[[str], LlmRequest]
+) -> LlmResponse:
+    """Make LLM call ``seq`` of ``mission`` under the budget, or take it from the cassette when it was made
+    before a crash; return its response.
+
+    ``build(model)`` returns the request for a model (the mission's, or the agent's fallback past the soft
+    limit). The call is reserved against the month's budget before it is made and recorded with its settlement
+    after, so it is never made twice and never costs more than the caps allow. Runner kinds number their calls
+    themselves (1, 2, ... in a fixed order) so that a resumed run asks for the same ``seq`` again.
+
+    Raises BudgetRefused/UnpricedModel (nothing was called) or LlmError (recorded as an error call).
+    """
+    agent = mission.agent
+    recorded = LlmCall.objects.filter(mission=mission, seq=seq).first()
+    if recorded is not None:  # made before a crash, not yet stepped: never call again
+        if recorded.status == LlmCall.Status.ERROR:
+            raise LlmError(recorded.error)
+        return LlmResponse.from_json(recorded.response)
+
     draft = build(mission.model)
     fallback = agent.fallback_model if mission.provider != "offline" else ""
     reservation = budget_reserve(
@@ -267,7 +288,7 @@ def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Tur
         model=mission.model,
         fallback_model=fallback,
         prompt_tokens=draft.prompt_token_bound(),
-        max_tokens=agent.max_tokens,
+        max_tokens=draft.max_tokens,
     )
     request = build(reservation.entry.model) if reservation.switched_to_fallback else draft
     if reservation.switched_to_fallback:
@@ -308,19 +329,46 @@ def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Tur
 
 
 def _step_store(mission: Mission, seq: int, turn: engine.Turn, started) -> MissionStep:
-    call = LlmCall.objects.get(mission=mission, seq=seq)
+    return mission_step_add(
+        mission=mission,
+        number=seq,
+        summary=engine.summary_of(turn.response),
+        output=turn.as_json(),
+        started=started,
+        llm_call_seq=seq,
+        progress=min(99, seq * 100 // max(1, mission.agent.max_turns)),
+    )
+
+
+def mission_step_add(
+    *,
+    mission: Mission,
+    number: int,
+    summary: str,
+    output: dict[str, Any],
+    started,
+    progress: int,
+    llm_call_seq: int | None = None,
+) -> MissionStep:
+    """Store finished step ``number`` of ``mission`` (once: the number is unique per mission), move its progress
+    to ``progress`` percent (at most 99 until it finishes), renew its lease and publish ``mission.step.finished``.
+
+    ``llm_call_seq`` links the step to the cassette's call of that number (its cost becomes the step's cost).
+    """
+    call = LlmCall.objects.get(mission=mission, seq=llm_call_seq) if llm_call_seq is not None else None
+    progress = max(0, min(99, progress))
     with transaction.atomic():
         step = MissionStep.objects.create(
             mission=mission,
-            number=seq,
+            number=number,
             llm_call=call,
-            summary=engine.summary_of(turn.response),
-            output=turn.as_json(),
-            cost_usd=call.cost_usd,
+            summary=summary[:200],
+            output=output,
+            cost_usd=call.cost_usd if call else ZERO,
             started_at=started,
             finished_at=timezone.now(),
         )
-        progress = min(99, seq * 100 // max(1, mission.agent.max_turns))
+        seq = number
         Mission.objects.filter(pk=mission.pk).update(
             turns=seq,
             progress=progress,
@@ -352,7 +400,10 @@ def mission_run(*, mission_id: int, provider: Provider | None = None) -> Mission
         return None
     try:
         budget_settle_abandoned(mission=mission)
-        return _run_turns(mission, provider or provider_configured(mission.provider))
+        provider = provider or provider_configured(mission.provider)
+        if mission.kind in (Mission.Kind.TASK, Mission.Kind.BRIEF):
+            return _run_turns(mission, provider)
+        return _run_runner(mission, provider)
     except Exception as exc:
         logger.exception("Mission %s failed", mission_id)
         return mission_finish(
@@ -406,6 +457,36 @@ def _run_turns(mission: Mission, provider: Provider) -> Mission:
             return _end(mission, turns, Mission.Status.SUCCEEDED, Mission.StopReason.COMPLETED, "")
 
 
+def _run_runner(mission: Mission, provider: Provider) -> Mission:
+    mission.refresh_from_db(fields=["cancel_requested"])
+    if mission.cancel_requested:
+        return mission_finish(
+            mission=mission,
+            status=Mission.Status.CANCELLED,
+            reason=Mission.StopReason.CANCELLED,
+            error="Cancelled by an operator.",
+        )
+    try:
+        outcome: Outcome = runner_for(mission.kind).run(mission=mission, provider=provider)
+    except (BudgetRefused, UnpricedModel) as exc:
+        outcome = Outcome(Mission.Status.STOPPED, Mission.StopReason.BUDGET, str(exc))
+    except LlmError as exc:
+        outcome = Outcome(Mission.Status.FAILED, Mission.StopReason.ERROR, f"Provider error: {exc}")
+    return mission_finish(
+        mission=mission,
+        status=outcome.status,
+        reason=outcome.reason,
+        error=outcome.error,
+        text=outcome.text,
+        data=outcome.data,
+    )
+
+
+def mission_cancel_requested(*, mission: Mission) -> bool:
+    """Return whether an operator asked ``mission`` to stop (runners check between steps)."""
+    return Mission.objects.filter(pk=mission.pk, cancel_requested=True).exists()
+
+
 def _run_tools(response: LlmResponse) -> list[dict[str, Any]]:
     return [
         {
@@ -427,9 +508,12 @@ def _end(mission: Mission, turns: list[engine.Turn], status: str, reason: str, e
     return mission_finish(mission=mission, status=status, reason=reason, error=error, text=final_text(turns))
 
 
-def mission_finish(*, mission: Mission, status: str, reason: str, error: str = "", text: str = "") -> Mission:
-    """End the mission once: store its output as an artifact, issue its signed receipt, publish
-    ``mission.finished``. Locks the mission row; a mission that already ended is returned unchanged."""
+def mission_finish(
+    *, mission: Mission, status: str, reason: str, error: str = "", text: str = "", data: dict | None = None
+) -> Mission:
+    """End the mission once: store its output text as an artifact (and ``data``, a runner's structured result,
+    in ``mission.output``), issue its signed receipt, publish ``mission.finished``. Locks the mission row; a
+    mission that already ended is returned unchanged."""
     from mesh.services import artifact_store, receipt_issue
 
     artifact = None
@@ -441,7 +525,7 @@ def mission_finish(*, mission: Mission, status: str, reason: str, error: str = "
             return mission
         now = timezone.now()
         calls = list(mission.llm_calls.order_by("seq").values_list("request_blake3", "status"))
-        output = {"text": text, "artifact_blake3": artifact.blake3 if artifact else None}
+        output = {"text": text, "artifact_blake3": artifact.blake3 if artifact else None} | (data or {})
         receipt = receipt_issue(
             operation="mission.run",
             subject=f"mission:{mission.pk}",
@@ -518,6 +602,8 @@ def mission_replay(*, mission: Mission) -> dict[str, Any]:
     Every request the engine rebuilds must have the recorded digest (LlmError otherwise), and the final text
     must equal the stored output.
     """
+    if mission.kind not in (Mission.Kind.TASK, Mission.Kind.BRIEF):
+        raise LlmError(f"Replay covers task and brief missions; mission {mission.pk} is a {mission.kind} mission.")
     agent = mission.agent
     calls = list(mission.llm_calls.order_by("seq"))
     steps = {step.number: step for step in mission.steps.all()}
@@ -565,10 +651,13 @@ __all__ = [
     "budget_remaining_usd",
     "mission_approve",
     "mission_cancel",
+    "mission_cancel_requested",
     "mission_create",
     "mission_finish",
+    "mission_llm_call",
     "mission_replay",
     "mission_run",
+    "mission_step_add",
     "missions_recover",
     "price_for",
 ]
