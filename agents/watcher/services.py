@@ -158,6 +158,11 @@ def _budget(text: str | None) -> Decimal | None:
         ) from None
 
 
+def _original(digest: str) -> RequestFile | None:
+    """Return the processed row of this content, if any (the row that owns its one mission)."""
+    return RequestFile.objects.filter(blake3=digest, status=RequestFile.Status.PROCESSED).first()
+
+
 def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> RequestFile:
     """Turn a claimed file's content into a RequestFile row (and a mission, unless it fails or repeats)."""
     common = {"name": name, "claim": claim, "digest": digest, "size": len(content), "fmt": fmt}
@@ -169,7 +174,7 @@ def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> 
         return _record_failed(**common, code=getattr(exc, "code", "invalid"), error=str(exc))
     row_fields = {"name": name, "claim": claim, "blake3": digest, "size": len(content), "format": fmt}
     with transaction.atomic():
-        original = RequestFile.objects.filter(blake3=digest, status=RequestFile.Status.PROCESSED).first()
+        original = _original(digest)
         if original is None:
             try:
                 with transaction.atomic():  # a savepoint: a refusal or a lost race leaves no mission behind

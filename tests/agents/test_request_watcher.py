@@ -332,3 +332,17 @@ def test_the_console_scans_on_request(client, olivia, folder, django_capture_on_
 def test_the_console_denies_charlie(client, charlie, folder):
     client.force_login(charlie)
     assert client.get("/console/requests/").status_code in (302, 403)
+
+
+def test_a_copy_that_loses_the_race_is_a_duplicate_and_its_mission_rolls_back(folder, scan, monkeypatch):
+    drop(folder, "first.json", TASK_JSON)
+    scan()
+    # The second copy looks before the first commits (another watcher): it creates a mission, then the
+    # content's unique row refuses it and the savepoint takes that mission back.
+    monkeypatch.setattr(services, "_original", lambda digest: None)
+    drop(folder, "second.json", TASK_JSON)
+    result = scan()
+    mission = Mission.objects.get()
+    assert [(p.name, p.status, p.mission_id) for p in result.picked] == [("second.json", "duplicate", mission.pk)]
+    assert len(topics("mission.created")) == 1
+    assert [e["file"] for e in topics("request.duplicate")] == ["second.json"]
