@@ -1,10 +1,12 @@
-"""Request folder watcher under contention: three watcher processes scan one folder at once. Every file is taken
-by exactly one of them, and each content makes exactly one mission."""
+"""Request folder watcher as real processes: three watchers scan one folder at once (every file is taken by
+exactly one of them, and each content makes exactly one mission), and the foreground command stops cleanly on
+Ctrl-C."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -43,17 +45,17 @@ def test_racing_watchers_take_each_file_once(seeded, tmp_path):
         path.write_text(json.dumps(body))
         os.utime(path, (then, then))
         names.append(path.name)
-    signal = str(tmp_path / "start")
+    start = str(tmp_path / "start")
     env = subprocess_env(DREAMNET_REQUESTS_DIR=str(folder), DREAMNET_REQUESTS_SETTLE_S="0")
     procs = [
-        subprocess.Popen([sys.executable, "-c", RUN, signal, str(n)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        subprocess.Popen([sys.executable, "-c", RUN, start, str(n)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
         for n in range(WATCHERS)
     ]  # fmt: skip
     deadline = time.monotonic() + 60
     while len(list(tmp_path.glob("start.ready.*"))) < WATCHERS and time.monotonic() < deadline:
         time.sleep(0.05)
-    Path(signal + ".go").touch()
+    Path(start + ".go").touch()
     for proc in procs:
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
@@ -66,3 +68,27 @@ def test_racing_watchers_take_each_file_once(seeded, tmp_path):
     assert sorted(p.name for p in (folder / "processed").iterdir()) == names
     assert [p for p in folder.iterdir() if p.is_file()] == []
     assert list((folder / "processing").iterdir()) == []
+
+
+def test_watch_requests_runs_in_the_foreground_until_ctrl_c(seeded, tmp_path):
+    folder = tmp_path / "requests"
+    env = subprocess_env(DREAMNET_REQUESTS_DIR=str(folder), DREAMNET_REQUESTS_SETTLE_S="0")
+    cmd = [sys.executable, "manage.py", "watch_requests", "--interval", "0.2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "processing").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (folder / "drop.yaml.part").write_text("kind: task\nagent: orchestrator\nprompt: Dropped while watching.\n")
+        os.rename(folder / "drop.yaml.part", folder / "drop.yaml")  # renamed into place
+        while not (folder / "processed" / "drop.yaml").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    mission = Mission.objects.get()
+    assert mission.input == {"prompt": "Dropped while watching."}
+    text = out.decode()
+    assert f"drop.yaml: mission {mission.pk} created" in text and text.rstrip().endswith("Stopped.")
