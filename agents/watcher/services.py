@@ -47,6 +47,7 @@ IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".swp", ".crdownload", "~")
 CLAIM_STALE_S = 120
 CLAIM_RE = re.compile(r"(?P<at>\d{10,})-(?P<token>[0-9a-f]{8})\.(?P<name>.+)")
 VIA_PREFIX = "requests:"
+MAX_CLAIMED_NAME_BYTES = 200  # + the claim prefix stays under the usual 255-byte NAME_MAX
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ def is_ignored(name: str) -> bool:
     return name.startswith(".") or name.endswith(IGNORED_SUFFIXES) or name.endswith(".error")
 
 
+def _same_inode(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def _move_no_clobber(src: Path, folder: Path, name: str, *, error_file: bool = False) -> Path | None:
     """Move ``src`` into ``folder`` as ``name`` (or ``stem-2.ext``, ``stem-3.ext`` ... when taken) without ever
     replacing a file. Return the new path, or None when ``src`` is gone (another watcher moved it)."""
@@ -95,7 +100,12 @@ def _move_no_clobber(src: Path, folder: Path, name: str, *, error_file: bool = F
             # link() fails when the target exists, so two movers can never overwrite each other.
             os.link(src, candidate, follow_symlinks=False)
         except FileExistsError:
-            continue
+            try:
+                if not _same_inode(os.lstat(src), os.lstat(candidate)):
+                    continue
+            except FileNotFoundError:
+                return None
+            # Another mover of this very file got here first: finish its move rather than make a second copy.
         except FileNotFoundError:
             return None
         except OSError:  # a file system without hard links: check, then rename
@@ -123,8 +133,11 @@ def _finish(row: RequestFile, claimed: Path, directory: Path) -> str:
             f"request file: {row.name}\nfailed at: {row.created_at:%Y-%m-%d %H:%M:%S} UTC\ncode: {row.code}\n"
             f"reason: {row.error}\n\nFix the file and drop it into {directory} again.\n"
         )
-        with open(dest.with_name(dest.name + ".error"), "x", encoding="utf-8") as fh:
-            fh.write(note)
+        with (
+            contextlib.suppress(FileExistsError),
+            open(dest.with_name(dest.name + ".error"), "x", encoding="utf-8") as fh,
+        ):
+            fh.write(note)  # "x": a racing mover of the same file wrote it already
     moved_to = str(dest.relative_to(directory))
     RequestFile.objects.filter(pk=row.pk).update(moved_to=moved_to)
     row.moved_to = moved_to
@@ -203,6 +216,14 @@ def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> 
         )
         _publish("request.duplicate", {"file": name, "blake3": digest, "mission": original.mission_id})
     return row
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in the name (surrogate escapes): no row could record it
+        return False
+    return True
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
@@ -298,6 +319,9 @@ def request_folder_scan(*, directory: Path | None = None, limit: int = 100) -> S
     for entry in os.scandir(directory):
         if is_ignored(entry.name) or entry.is_dir(follow_symlinks=False):
             continue
+        if not _utf8(entry.name):
+            logger.warning("request folder: skipping %r: rename it to a UTF-8 name", entry.name)
+            continue
         try:
             st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
@@ -317,7 +341,9 @@ def request_folder_scan(*, directory: Path | None = None, limit: int = 100) -> S
         if not _same(first, looked):
             result.waiting.append(name)
             continue
-        claimed = directory / PROCESSING / f"{int(now)}-{secrets.token_hex(4)}.{name}"
+        # The claim name keeps the file's name (recovery puts an undecided file back under it) within NAME_MAX.
+        short = name if len(name.encode()) <= MAX_CLAIMED_NAME_BYTES else name[-MAX_CLAIMED_NAME_BYTES // 4 :]
+        claimed = directory / PROCESSING / f"{int(now)}-{secrets.token_hex(4)}.{short}"
         try:
             os.rename(src, claimed)
         except FileNotFoundError:

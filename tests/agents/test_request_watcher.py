@@ -296,7 +296,9 @@ def test_watch_requests_once(folder, django_capture_on_commit_callbacks):
 
 
 def test_serve_setup_schedules_the_scan(folder):
-    apps.get_app_config("agents").serve_setup(io.StringIO())
+    out = io.StringIO()
+    apps.get_app_config("agents").serve_setup(out)
+    assert str(folder) in out.getvalue()
     schedule = Schedule.objects.get(name="agents: request folder")
     assert (schedule.func, schedule.minutes) == ("agents.watcher.tasks.request_folder_scan_task", 1)
     drop(folder, "sched.json", TASK_JSON)
@@ -346,3 +348,35 @@ def test_a_copy_that_loses_the_race_is_a_duplicate_and_its_mission_rolls_back(fo
     assert [(p.name, p.status, p.mission_id) for p in result.picked] == [("second.json", "duplicate", mission.pk)]
     assert len(topics("mission.created")) == 1
     assert [e["file"] for e in topics("request.duplicate")] == ["second.json"]
+
+
+def test_a_long_file_name_is_taken_and_kept(folder, scan):
+    name = "r" * 240 + ".json"
+    drop(folder, name, TASK_JSON)
+    result = scan()
+    assert result.picked[0].status == "processed"
+    assert (folder / "processed" / name).exists()
+    assert RequestFile.objects.get().name == name
+
+
+def test_two_movers_of_one_file_leave_one_copy(tmp_path):
+    src = tmp_path / "a.json"
+    src.write_text("x")
+    out = tmp_path / "processed"
+    out.mkdir()
+    (out / "a.json").write_text("another file")
+    os.link(src, out / "a-2.json")  # a racing mover linked the file but has not removed the original yet
+    assert services._move_no_clobber(src, out, "a.json") == out / "a-2.json"
+    assert not src.exists()
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.json", "a.json"]
+    assert services._move_no_clobber(src, out, "a.json") is None  # the other mover finds it gone
+
+
+def test_a_name_that_is_not_utf8_is_left_alone(folder, scan):
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/caf\xe9.json"
+    with open(raw, "wb") as fh:
+        fh.write(TASK_JSON.encode())
+    os.utime(raw, (time.time() - 60, time.time() - 60))
+    assert scan().picked == []
+    assert os.path.exists(raw) and not RequestFile.objects.exists()
