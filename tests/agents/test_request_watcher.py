@@ -380,3 +380,18 @@ def test_a_name_that_is_not_utf8_is_left_alone(folder, scan):
     os.utime(raw, (time.time() - 60, time.time() - 60))
     assert scan().picked == []
     assert os.path.exists(raw) and not RequestFile.objects.exists()
+
+
+def test_health_reports_a_request_nobody_takes(client, folder, scan):
+    drop(folder, "fresh.json", TASK_JSON)
+    scan()  # creates the folder
+
+    def request_folder_probe():
+        return next(p for p in client.get("/api/health").json()["probes"] if p["name"] == "request_folder")
+
+    probe = request_folder_probe()
+    assert (probe["ok"], probe["detail"]) == (True, "0 request file(s) waiting")
+    drop(folder, "forgotten.json", TASK_JSON, age=services.CLAIM_STALE_S + 600)
+    probe = request_folder_probe()
+    assert probe["ok"] is False and probe["required"] is False
+    assert "1 request file(s) have waited over 3 minutes" in probe["detail"]
