@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from agents.models import Agent, Budget, BudgetEntry, LlmCall, Mission, MissionStep, ModelPrice
+from agents.models import Agent, Budget, BudgetEntry, LlmCall, Mission, MissionStep, ModelPrice, RequestFile
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -84,3 +84,10 @@ class LlmCallAdmin(ReadOnlyAdmin):
         "latency_ms",
     ]
     list_filter = ["provider", "status", "model"]
+
+
+@admin.register(RequestFile)
+class RequestFileAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "name", "format", "status", "code", "mission", "moved_to"]
+    list_filter = ["status", "format", "code"]
+    search_fields = ["name", "blake3", "claim"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class AgentsConfig(AppConfig):
@@ -9,9 +10,17 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         import agents.stats  # noqa: F401  (registers the strip's figures)
+        from agents.watcher.health import probe_request_folder
+        from dreamnet.health import probe
+
+        probe("request_folder", required=False)(probe_request_folder)
 
     def serve_setup(self, stdout) -> None:
-        """Ensure the mission-recovery schedule (run by `manage.py serve`); agents and prices come from migrations."""
+        """Ensure the mission-recovery and request-folder schedules (run by `manage.py serve`); agents and prices
+        come from migrations."""
         from agents.tasks import schedule_ensure
+        from agents.watcher.tasks import schedule_ensure as request_schedule_ensure
 
         schedule_ensure()
+        request_schedule_ensure()
+        stdout.write(f"Request folder (files dropped here become missions): {settings.REQUESTS_DIR}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from agents import views
+from agents.watcher import views as watcher_views
 
 app_name = "agents"
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("console/missions/<int:mission_id>/approve", views.mission_approve_view, name="approve"),
     path("console/agents/", views.agents_console, name="agents"),
     path("console/budget/", views.budget_console, name="budget"),
+    path("console/requests/", watcher_views.requests_console, name="requests"),
 ]

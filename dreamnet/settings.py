@@ -384,6 +384,11 @@ MISSION_MAX_INPUT_CHARS = env_int("DREAMNET_MISSION_MAX_INPUT_CHARS", 20_000, mi
 MISSION_TIMEOUT_S = env_int("DREAMNET_MISSION_TIMEOUT_S", Q_TIMEOUT_S - 30, minimum=5)
 # A running mission's lease: another worker may resume it only after the lease lapses (the worker died).
 MISSION_LEASE_S = env_int("DREAMNET_MISSION_LEASE_S", LLM_TIMEOUT_S * (LLM_MAX_RETRIES + 1) + 60, minimum=5)
+# Request folder (docs/requests.md): files dropped here become missions; a file is taken once it has not changed
+# for REQUESTS_SETTLE_S seconds (writers still writing are left alone), and larger files fail.
+REQUESTS_DIR = Path(env_str("DREAMNET_REQUESTS_DIR", str(DREAMNET_HOME / "requests"))).resolve()
+REQUESTS_SETTLE_S = env_int("DREAMNET_REQUESTS_SETTLE_S", 2, minimum=0, maximum=3600)
+REQUESTS_MAX_BYTES = env_int("DREAMNET_REQUESTS_MAX_BYTES", 256 * 1024, minimum=1024, maximum=16 * 1024 * 1024)
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"

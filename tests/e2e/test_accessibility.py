@@ -45,3 +45,5 @@ def test_the_console_has_no_serious_violations(node, axe_page):
     axe_page.click("button[type=submit]")
     axe_page.wait_for_url("**/console/")
     assert _violations(axe_page) == []
+    axe_page.goto(node.url + "/console/requests/")  # the request folder page: table, example, scan form
+    assert _violations(axe_page) == []
