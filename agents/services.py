@@ -35,6 +35,7 @@ from agents.tools import tool_run
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 MAX_AUDIENCE_CHARS = 200
+MAX_MISSION_CAP = Decimal(10) ** 8  # the cap column holds 8 integer digits
 RECEIPT_STATUS = {
     Mission.Status.SUCCEEDED: "succeeded",
     Mission.Status.CANCELLED: "cancelled",
@@ -122,8 +123,10 @@ def mission_create(
         raise AgentsError(
             f"Agent {agent.slug!r} is {agent.status}; only active agents run missions.", code="agent_not_active"
         )
-    if budget_usd is not None and (not budget_usd.is_finite() or budget_usd <= 0):
-        raise AgentsError("A mission cap is a positive amount in US dollars.", code="bad_budget")
+    if budget_usd is not None and (not budget_usd.is_finite() or budget_usd <= 0 or budget_usd >= MAX_MISSION_CAP):
+        raise AgentsError(
+            f"A mission cap is a positive amount in US dollars below {MAX_MISSION_CAP:,}.", code="bad_budget"
+        )
     cleaned = _clean_input(kind, data)
     provider = _provider_name()
     chosen = model_for(agent=agent, provider=provider, requested=model.strip() if model else None)

@@ -65,6 +65,8 @@ def test_launch_list_detail_and_cancel(client, key):
         ({"prompt": "x" * 30_000}, 422, "input_too_large"),
         ({"kind": "brief", "metals": ["copper"]}, 422, "unknown_metal"),
         ({"model": "gpt-99"}, 422, "unpriced_model"),
+        ({"budget_usd": "0"}, 422, "bad_budget"),
+        ({"budget_usd": "1e20"}, 422, "bad_budget"),
     ],
 )
 def test_bad_input_gets_a_specific_error(client, key, settings, body, status, code):
