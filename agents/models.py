@@ -319,3 +319,6 @@ class LlmCall(models.Model):
 
     def __str__(self) -> str:
         return f"mission {self.mission_id} call {self.seq} ({self.model})"
+
+
+from agents.codegen.models import *  # noqa: E402, F403  (registers the codegen models)

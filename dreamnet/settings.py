@@ -384,6 +384,10 @@ MISSION_MAX_INPUT_CHARS = env_int("DREAMNET_MISSION_MAX_INPUT_CHARS", 20_000, mi
 MISSION_TIMEOUT_S = env_int("DREAMNET_MISSION_TIMEOUT_S", Q_TIMEOUT_S - 30, minimum=5)
 # A running mission's lease: another worker may resume it only after the lease lapses (the worker died).
 MISSION_LEASE_S = env_int("DREAMNET_MISSION_LEASE_S", LLM_TIMEOUT_S * (LLM_MAX_RETRIES + 1) + 60, minimum=5)
+# Codegen (agents/codegen): review rounds after a failed gate, and the sandbox that runs ruff and the tests.
+CODEGEN_REVIEW_ROUNDS = env_int("DREAMNET_CODEGEN_REVIEW_ROUNDS", 2, minimum=0, maximum=5)
+CODEGEN_SANDBOX_TIMEOUT_S = env_int("DREAMNET_CODEGEN_SANDBOX_TIMEOUT_S", 300, minimum=5, maximum=3600)
+CODEGEN_SANDBOX_MEMORY_MB = env_int("DREAMNET_CODEGEN_SANDBOX_MEMORY_MB", 2048, minimum=256)
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"
