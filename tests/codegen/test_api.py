@@ -18,12 +18,14 @@ def _post(client, headers, **body):
                        content_type="application/json", headers=headers)  # fmt: skip
 
 
-@pytest.mark.parametrize("method,path", [("post", "/api/codegen/run"), ("get", "/api/codegen/status/1"),
+@pytest.mark.parametrize(("method", "path"), [("post", "/api/codegen/run"), ("get", "/api/codegen/status/1"),
                                          ("get", "/api/codegen/pr/1")])  # fmt: skip
 def test_every_endpoint_needs_a_codegen_key(client, method, path):
     _key, missions_only = apikey_create(name="other", scopes=["missions"])
     call = getattr(client, method)
-    kwargs = {"content_type": "application/json", "data": {"workspace": "demo", "spec": SPEC}} if method == "post" else {}
+    kwargs = (
+        {"content_type": "application/json", "data": {"workspace": "demo", "spec": SPEC}} if method == "post" else {}
+    )
     assert call(path, **kwargs).status_code == 401
     assert call(path, headers={"X-DREAMNET-KEY": "dnk_000000000000_wrong"}, **kwargs).status_code == 401
     refused = call(path, headers={"X-DREAMNET-KEY": missions_only}, **kwargs)
