@@ -84,3 +84,6 @@ class LlmCallAdmin(ReadOnlyAdmin):
         "latency_ms",
     ]
     list_filter = ["provider", "status", "model"]
+
+
+from agents.codegen import admin as _codegen_admin  # noqa: E402,F401  (registers the codegen admin)

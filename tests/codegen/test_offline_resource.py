@@ -54,3 +54,38 @@ def test_a_resource_spec_becomes_a_gated_patch(workspace, tmp_path, django_captu
     assert _git("log", "-1", "--format=%s", cwd=fresh).strip() == run.title
     assert (fresh / "apps/supplier/models.py").exists()
     assert _git("status", "--porcelain", cwd=fresh) == ""
+
+
+def test_a_resumed_run_skips_the_roles_already_stored(workspace, django_capture_on_commit_callbacks, monkeypatch):
+    from agents.codegen import runner
+    from agents.models import MissionStep
+
+    with django_capture_on_commit_callbacks(execute=False):
+        run = codegen_run_start(workspace="demo", spec=SPEC)
+    real = runner.Team.qualityguard
+
+    def die(self, *args, **kwargs):
+        raise SystemExit  # the worker dies before QualityGuard's step is stored
+
+    monkeypatch.setattr(runner.Team, "qualityguard", die)
+    with pytest.raises(SystemExit):
+        mission_run(mission_id=run.mission_id)
+    stored = list(MissionStep.objects.filter(mission_id=run.mission_id).values_list("pk", flat=True))
+    assert len(stored) == 4
+    monkeypatch.setattr(runner.Team, "qualityguard", real)
+    Mission.objects.filter(pk=run.mission_id).update(lease_until=None)
+    mission = mission_run(mission_id=run.mission_id)
+    assert mission.status == Mission.Status.SUCCEEDED and mission.attempts == 2
+    steps = mission.steps.order_by("number")
+    assert [s.pk for s in steps][:4] == stored and steps.count() == 6
+
+
+def test_the_demo_workspace_command(tmp_path, db):
+    from django.core.management import call_command
+
+    from agents.codegen.models import Workspace
+
+    call_command("codegen_init_workspace", str(tmp_path / "ws"), "--name", "try-it")
+    workspace = Workspace.objects.get(name="try-it")
+    assert workspace.allowed_paths == ["apps/"] and (tmp_path / "ws" / ".git").is_dir()
+    assert (tmp_path / "ws" / "demo" / "urls.py").exists()
