@@ -123,9 +123,7 @@ def run_status(request: HttpRequest, mission_id: int):
     }  # fmt: skip
 
 
-@router.get(
-    "/pr/{mission_id}", response={200: PrOut, 404: ErrorOut, 409: ErrorOut, **AUTH_ERRORS}, summary="The patch"
-)
+@router.get("/pr/{mission_id}", response={200: PrOut, 404: ErrorOut, 409: ErrorOut, **AUTH_ERRORS}, summary="The patch")
 def run_pr(request: HttpRequest, mission_id: int):
     """Return the unified diff, the mbox (`git am` applies it), PR title and description, gate report and cost.
     409 ``not_finished`` until the mission has ended."""
