@@ -81,7 +81,7 @@ def seed(apps, schema_editor):
     Agent.objects.update_or_create(
         slug="codegen-team",
         defaults={"name": "CodeGenerationTeam", "role": "Runs codegen missions: spec to gated patch.",
-                  "status": "active", "tools": [], "system_prompt": TEAM_PROMPT, "max_turns": 1,
+                  "status": "active", "tools": [], "system_prompt": TEAM_PROMPT, "max_turns": 25,
                   "max_tokens": 4000, "fallback_model": ""},
     )  # fmt: skip
 

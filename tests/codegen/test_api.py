@@ -8,6 +8,7 @@ import pytest
 from agents.models import Mission
 from agents.services import mission_run
 from dreamnet.apikeys import apikey_create
+from mesh.models import Event
 from tests.codegen.conftest import SPEC
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,12 @@ def test_a_client_posts_follows_and_downloads(client, key, workspace, django_cap
     early = client.get(f"/api/codegen/pr/{mission_id}", headers=key)
     assert early.status_code == 409 and early.json()["code"] == "not_finished"
 
-    mission_run(mission_id=mission_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        mission_run(mission_id=mission_id)
+    roles_published = list(Event.objects.filter(topic="codegen.role").order_by("pk").values_list("payload", flat=True))
+    assert [p["role"] for p in roles_published] == [
+        "specreader", "architect", "codesmith", "integrator", "qualityguard", "contentcraft", "done",
+    ]  # fmt: skip
     status = client.get(f"/api/codegen/status/{mission_id}", headers=key).json()
     assert status["status"] == Mission.Status.SUCCEEDED and status["current_role"] == "done"
     assert [r["role"] for r in status["roles"]] == [
