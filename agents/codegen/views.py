@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 
 from agents.codegen import selectors
 from agents.codegen.runner import SpecRefused
-from agents.codegen.services import codegen_run_start
+from agents.codegen.services import codegen_run_start, workspace_register
 from agents.errors import AgentsError
 from dreamnet.http import AuthenticatedHtmxRequest, operator_required
 
@@ -46,11 +46,37 @@ class RunForm(forms.Form):
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
 
 
+class WorkspaceForm(forms.Form):
+    name = forms.SlugField(label="Name", max_length=60)
+    path = forms.CharField(label="Repository path (absolute)", max_length=500)
+    allowed_paths = forms.CharField(label="Allowed paths (comma-separated)", initial="apps/", max_length=500)
+    test_command = forms.CharField(label="Test command", initial="{python} manage.py test --noinput", max_length=500)
+
+
+def _register(request: AuthenticatedHtmxRequest, form: WorkspaceForm) -> HttpResponse | None:
+    if not form.is_valid():
+        return None
+    try:
+        workspace = workspace_register(
+            name=form.cleaned_data["name"], path=form.cleaned_data["path"],
+            allowed_paths=form.cleaned_data["allowed_paths"].split(","), test_command=form.cleaned_data["test_command"],
+        )  # fmt: skip
+    except AgentsError as exc:
+        form.add_error(None, str(exc))
+        return None
+    messages.success(request, f"Workspace {workspace.name} registered.")
+    return redirect("agents:codegen")
+
+
 @operator_required
 def codegen_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
-    """List workspaces and recent runs; start a run."""
-    form = RunForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """List workspaces and recent runs; start a run; register a workspace."""
+    registering = request.method == "POST" and request.POST.get("action") == "register"
+    ws_form = WorkspaceForm(request.POST if registering else None)
+    if registering and (done := _register(request, ws_form)):
+        return done
+    form = RunForm(None if registering else request.POST or None)
+    if request.method == "POST" and not registering and form.is_valid():
         try:
             run = codegen_run_start(
                 workspace=form.cleaned_data["workspace"], spec=form.cleaned_data["spec"], by=request.user,
@@ -64,8 +90,8 @@ def codegen_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
         else:
             messages.success(request, f"Codegen run {run.mission_id} started.")
             return redirect(run.get_absolute_url())
-    context = {"form": form, "workspaces": selectors.workspaces(), "runs": selectors.runs_recent()}
-    return render(request, "agents/codegen/console.html", context, status=422 if form.errors else 200)
+    context = {"form": form, "ws_form": ws_form, "workspaces": selectors.workspaces(), "runs": selectors.runs_recent()}
+    return render(request, "agents/codegen/console.html", context, status=422 if form.errors or ws_form.errors else 200)
 
 
 def _run_or_404(mission_id: int):

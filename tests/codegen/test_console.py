@@ -43,3 +43,20 @@ def test_start_follow_and_download(client, olivia, workspace, django_capture_on_
     assert mbox.content.startswith(b"From ") and b"Subject: [PATCH] Add the Supplier resource" in mbox.content
     listing = client.get("/console/codegen/").content.decode()
     assert f"#{mission.pk}" in listing and "Add the Supplier resource" in listing
+
+
+def test_operators_register_workspaces(client, olivia, tmp_path):
+    from agents.codegen import gitops
+    from agents.codegen.models import Workspace
+
+    client.force_login(olivia)
+    form = {"action": "register", "name": "shop", "path": str(tmp_path / "nope"), "allowed_paths": "apps/",
+            "test_command": "{python} manage.py test"}  # fmt: skip
+    refused = client.post("/console/codegen/", form)
+    assert refused.status_code == 422 and b"is not an absolute path to a git work tree" in refused.content
+    gitops.init_demo(tmp_path / "shop")
+    escape = client.post("/console/codegen/", form | {"path": str(tmp_path / "shop"), "allowed_paths": "../"})
+    assert escape.status_code == 422 and not Workspace.objects.exists()
+    done = client.post("/console/codegen/", form | {"path": str(tmp_path / "shop"), "allowed_paths": "apps/, lib/"})
+    assert done.status_code == 302
+    assert Workspace.objects.get(name="shop").allowed_paths == ["apps/", "lib/"]
