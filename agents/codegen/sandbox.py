@@ -9,10 +9,12 @@ connect/bind/sendto in Python children. :func:`network_isolation` says which one
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -103,15 +105,19 @@ def run(argv: list[str], *, cwd: Path, timeout_s: int, memory_mb: int, cpu_s: in
             (home / "sitecustomize.py").write_text(SITECUSTOMIZE)
             env["PYTHONPATH"] = str(home)
         started = time.monotonic()
+        child = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            preexec_fn=_limits(memory_mb, cpu_s or timeout_s),
+        )  # fmt: skip
         try:
-            done = subprocess.run(
-                argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout_s,
-                preexec_fn=_limits(memory_mb, cpu_s or timeout_s), check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired as exc:
-            output = (exc.output or b"").decode(errors="replace")
-            return Result(-9, output[-20000:] + f"\n[sandbox] killed after {timeout_s} s", True, timeout_s)
-        return Result(done.returncode, done.stdout.decode(errors="replace")[-20000:], False,
-                      round(time.monotonic() - started, 2))  # fmt: skip
+            output, _ = child.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)  # the child leads its own session: take its children too
+            output, _ = child.communicate()
+            text = output.decode(errors="replace")[-20000:]
+            return Result(-9, text + f"\n[sandbox] killed after {timeout_s} s", True, float(timeout_s))
+        text = output.decode(errors="replace")[-20000:]
+        return Result(child.returncode, text, False, round(time.monotonic() - started, 2))
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -66,6 +67,9 @@ def test_the_sandbox_enforces_time_and_memory(tmp_path):
     slow = sandbox.run([sys.executable, "-c", "import time; time.sleep(30)"], cwd=tmp_path, timeout_s=2,
                        memory_mb=512)  # fmt: skip
     assert slow.timed_out and "killed after 2 s" in slow.output
+    started = time.monotonic()  # a child that forks: its whole process group goes, pipes and all
+    forked = sandbox.run(["sh", "-c", "sleep 30 & sleep 30"], cwd=tmp_path, timeout_s=2, memory_mb=512)
+    assert forked.timed_out and time.monotonic() - started < 10
     hog = sandbox.run([sys.executable, "-c", "x = bytearray(900 * 1024 * 1024)"], cwd=tmp_path, timeout_s=30,
                       memory_mb=300)  # fmt: skip
     assert hog.returncode != 0 and "MemoryError" in hog.output
