@@ -91,3 +91,6 @@ class RequestFileAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "name", "format", "status", "code", "mission", "moved_to"]
     list_filter = ["status", "format", "code"]
     search_fields = ["name", "blake3", "claim"]
+
+
+from agents.codegen import admin as _codegen_admin  # noqa: E402,F401  (registers the codegen admin)

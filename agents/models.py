@@ -321,4 +321,5 @@ class LlmCall(models.Model):
         return f"mission {self.mission_id} call {self.seq} ({self.model})"
 
 
+from agents.codegen.models import *  # noqa: E402, F403  (registers the codegen models)
 from agents.watcher.models import *  # noqa: E402,F403  (registers the watcher models)

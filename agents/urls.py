@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from agents import views
+from agents.codegen import views as codegen_views
 from agents.watcher import views as watcher_views
 
 app_name = "agents"
@@ -17,4 +18,7 @@ urlpatterns = [
     path("console/agents/", views.agents_console, name="agents"),
     path("console/budget/", views.budget_console, name="budget"),
     path("console/requests/", watcher_views.requests_console, name="requests"),
+    path("console/codegen/", codegen_views.codegen_console, name="codegen"),
+    path("console/codegen/<int:mission_id>/", codegen_views.codegen_run_page, name="codegen-run"),
+    path("console/codegen/<int:mission_id>/patch.mbox", codegen_views.codegen_mbox, name="codegen-mbox"),
 ]

@@ -225,6 +225,9 @@ def _mount_app_routers() -> None:
     api.add_router("/missions", missions_router)
     api.add_router("/runs", runs_router)
     api.add_router("/budget", budget_router)
+    from agents.codegen.api import router as codegen_router
+
+    api.add_router("/codegen", codegen_router)
     from mesh.api import dreamsnail
     from mesh.api import router as mesh_router
 

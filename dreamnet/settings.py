@@ -389,6 +389,10 @@ MISSION_LEASE_S = env_int("DREAMNET_MISSION_LEASE_S", LLM_TIMEOUT_S * (LLM_MAX_R
 REQUESTS_DIR = Path(env_str("DREAMNET_REQUESTS_DIR", str(DREAMNET_HOME / "requests"))).resolve()
 REQUESTS_SETTLE_S = env_int("DREAMNET_REQUESTS_SETTLE_S", 2, minimum=0, maximum=3600)
 REQUESTS_MAX_BYTES = env_int("DREAMNET_REQUESTS_MAX_BYTES", 256 * 1024, minimum=1024, maximum=16 * 1024 * 1024)
+# Codegen (agents/codegen): review rounds after a failed gate, and the sandbox that runs ruff and the tests.
+CODEGEN_REVIEW_ROUNDS = env_int("DREAMNET_CODEGEN_REVIEW_ROUNDS", 2, minimum=0, maximum=5)
+CODEGEN_SANDBOX_TIMEOUT_S = env_int("DREAMNET_CODEGEN_SANDBOX_TIMEOUT_S", 300, minimum=5, maximum=3600)
+CODEGEN_SANDBOX_MEMORY_MB = env_int("DREAMNET_CODEGEN_SANDBOX_MEMORY_MB", 2048, minimum=256)
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"

@@ -30,7 +30,8 @@ def _launch(client, key, **body):
 def test_agents_are_listed_with_their_traits(client, key):
     agents = {a["slug"]: a for a in client.get("/api/agents", headers=key).json()}
     assert agents["orchestrator"]["status"] == "active"
-    assert agents["codegen-coder"]["status"] == "draft"
+    assert agents["codegen-coder"]["status"] == "retired"  # replaced by the codegen-* role agents
+    assert agents["codegen-team"]["status"] == "active"
     assert "spot_prices" in agents["analyst"]["tools"]
     assert client.get("/api/agents/nobody", headers=key).json()["code"] == "unknown_agent"
 
