@@ -384,6 +384,15 @@ MISSION_MAX_INPUT_CHARS = env_int("DREAMNET_MISSION_MAX_INPUT_CHARS", 20_000, mi
 MISSION_TIMEOUT_S = env_int("DREAMNET_MISSION_TIMEOUT_S", Q_TIMEOUT_S - 30, minimum=5)
 # A running mission's lease: another worker may resume it only after the lease lapses (the worker died).
 MISSION_LEASE_S = env_int("DREAMNET_MISSION_LEASE_S", LLM_TIMEOUT_S * (LLM_MAX_RETRIES + 1) + 60, minimum=5)
+# DreamStar: document ingestion and cited generation
+DREAMSTAR_MAX_UPLOAD_BYTES = env_int("DREAMNET_DREAMSTAR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+DREAMSTAR_ALLOW_FETCH = env_bool("DREAMNET_DREAMSTAR_ALLOW_FETCH", False)  # URL ingestion reaches the network
+DREAMSTAR_FETCH_TIMEOUT_S = env_int("DREAMNET_DREAMSTAR_FETCH_TIMEOUT_S", 10, minimum=1, maximum=120)
+DREAMSTAR_CHUNK_CHARS = env_int("DREAMNET_DREAMSTAR_CHUNK_CHARS", 1200, minimum=200, maximum=20_000)
+DREAMSTAR_CHUNK_OVERLAP = env_int("DREAMNET_DREAMSTAR_CHUNK_OVERLAP", 200, minimum=0, maximum=5_000)
+DREAMSTAR_TOP_K = env_int("DREAMNET_DREAMSTAR_TOP_K", 6, minimum=1, maximum=20)
+if DREAMSTAR_CHUNK_OVERLAP >= DREAMSTAR_CHUNK_CHARS:
+    raise ImproperlyConfigured("DREAMNET_DREAMSTAR_CHUNK_OVERLAP must be below DREAMNET_DREAMSTAR_CHUNK_CHARS.")
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"
