@@ -61,3 +61,23 @@ def documents() -> dict[str, bytes]:
         "assay.txt": TEXT.encode(),
         "refining.pdf": pdf_bytes(["Refining", "The refinery melts scrap jewellery into good delivery bars."]),
     }
+
+
+def ingest(uploads, **kwargs):
+    """Request an ingestion and run its mission here (not on the queue); return the finished mission."""
+
+    from agents.dreamstar.services import dreamstar_ingest_request
+    from agents.llm.offline import OfflineProvider
+    from agents.services import mission_run
+
+    mission = dreamstar_ingest_request(uploads=uploads, **kwargs)
+    return mission_run(mission_id=mission.pk, provider=OfflineProvider())
+
+
+@pytest.fixture
+def ingested(documents, django_capture_on_commit_callbacks):
+    """All four fixture documents, ingested."""
+    from agents.dreamstar.services import Upload
+
+    with django_capture_on_commit_callbacks(execute=False):
+        return ingest([Upload(name, content) for name, content in documents.items()])
