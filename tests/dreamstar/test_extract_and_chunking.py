@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from agents.dreamstar.chunking import chunk_text
@@ -45,7 +47,11 @@ def test_it_knows_supported_types_by_extension():
 def test_chunks_split_at_headings():
     text = "Intro line.\n\n# One\n\nFirst body.\n\n## Two\n\nSecond body.\n"
     pieces = chunk_text(text, max_chars=500, overlap=50)
-    assert [(p.heading, p.text) for p in pieces] == [("", "Intro line."), ("One", "First body."), ("Two", "Second body.")]
+    assert [(p.heading, p.text) for p in pieces] == [
+        ("", "Intro line."),
+        ("One", "First body."),
+        ("Two", "Second body."),
+    ]
     for p in pieces:
         assert text[p.start : p.end] == p.text
 
@@ -58,7 +64,7 @@ def test_long_sections_are_windows_that_overlap_and_end_on_boundaries():
     assert all(p.heading == "Long" for p in pieces)
     for p in pieces:
         assert text[p.start : p.end] == p.text
-    for a, b in zip(pieces, pieces[1:], strict=False):
+    for a, b in itertools.pairwise(pieces):
         assert a.text.endswith(".")  # a sentence boundary lay in every window
         assert b.start < a.end and a.end - b.start <= 80  # the windows overlap by at most `overlap`
         assert text[b.start - 1] == " "  # and the next one starts on a word
