@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from agents import views
+from agents.dreamstar import views as dreamstar_views
 
 app_name = "agents"
 
@@ -15,4 +16,16 @@ urlpatterns = [
     path("console/missions/<int:mission_id>/approve", views.mission_approve_view, name="approve"),
     path("console/agents/", views.agents_console, name="agents"),
     path("console/budget/", views.budget_console, name="budget"),
+    path("console/dreamstar/", dreamstar_views.dreamstar_console, name="dreamstar"),
+    path("console/dreamstar/generate", dreamstar_views.dreamstar_generate, name="dreamstar-generate"),
+    path(
+        "console/dreamstar/ingestions/<int:ingestion_id>/",
+        dreamstar_views.dreamstar_ingestion,
+        name="dreamstar-ingestion",
+    ),
+    path(
+        "console/dreamstar/generations/<int:generation_id>/",
+        dreamstar_views.dreamstar_generation,
+        name="dreamstar-generation",
+    ),
 ]
