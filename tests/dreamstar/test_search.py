@@ -31,3 +31,15 @@ def test_deleting_an_ingestion_removes_its_chunks_from_the_index(ingested):
 
     DreamstarIngestion.objects.get(name="storage.md").delete()
     assert all(h.chunk.ingestion.name != "storage.md" for h in chunk_search("vault insurance theft"))
+
+
+def test_the_full_text_index_exists_for_this_database():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'dreamstar_chunk_fts'")
+        else:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'dreamstar_chunk_fts'")
+        row = cursor.fetchone()
+    assert row is not None and (connection.vendor == "sqlite" or "gin" in row[0].lower())
