@@ -55,6 +55,8 @@ class DreamstarChunk(models.Model):
     blake3 = models.CharField(max_length=64)
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
+    embedding = models.JSONField(null=True, blank=True, help_text="Vector for hybrid ranking, when configured.")
+    embedding_model = models.CharField(max_length=100, blank=True)
 
     class Meta:
         db_table = "dreamstar_chunk"

@@ -6,12 +6,17 @@ brief still retrieves the chunks that share most of its rare words. The indexes 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
 from django.db import connection
 
+from agents.dreamstar.embeddings import EmbeddingError, cosine, embed, embedding_model, rrf
 from agents.dreamstar.models import DreamstarChunk
+
+logger = logging.getLogger(__name__)
+CANDIDATES = 50  # per ranking, before fusion
 
 MAX_TERMS = 32
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -34,10 +39,42 @@ def query_terms(query: str) -> list[str]:
 
 
 def chunk_search(query: str, *, limit: int = 10) -> list[Hit]:
-    """Return the chunks that best match ``query``, best first (at most ``limit``); [] for a query with no words."""
+    """Return the chunks that best match ``query``, best first (at most ``limit``); [] for a query with no words.
+
+    Full-text only by default (score: BM25 or ts_rank_cd). With an embedding model configured, the full-text
+    ranking and a cosine ranking of the chunks' vectors are merged by reciprocal rank fusion (score: the fused
+    score); if the query cannot be embedded, the full-text ranking stands alone.
+    """
     terms = query_terms(query)
     if not terms:
         return []
+    model = embedding_model()
+    pool = max(limit, CANDIDATES) if model else limit
+    ranked = _fulltext(terms, pool)
+    if model:
+        try:
+            vector = embed([query])[0]
+        except EmbeddingError:
+            logger.warning("DreamStar: the query could not be embedded; ranking by full text only", exc_info=True)
+        else:
+            by_vector = _by_vector(vector, model, pool)
+            ranked = rrf([[pk for pk, _ in ranked], by_vector])
+    ranked = ranked[:limit]
+    chunks = DreamstarChunk.objects.select_related("ingestion").in_bulk([pk for pk, _ in ranked])
+    return [Hit(chunks[pk], float(score)) for pk, score in ranked if pk in chunks]
+
+
+def _by_vector(vector: list[float], model: str, limit: int) -> list[int]:
+    """Return the ids of the chunks embedded with ``model`` nearest to ``vector`` (cosine), best first.
+
+    A scan of the stored vectors: fine for an organisation's documents (thousands of chunks), not for millions.
+    """
+    rows = DreamstarChunk.objects.filter(embedding_model=model).values_list("id", "embedding")
+    scored = sorted(((cosine(vector, emb or []), pk) for pk, emb in rows), key=lambda t: (-t[0], t[1]))
+    return [pk for score, pk in scored[:limit] if score > 0]
+
+
+def _fulltext(terms: list[str], limit: int) -> list[tuple[int, float]]:
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT c.id, ts_rank_cd({PG_TSVECTOR}, q) AS score FROM dreamstar_chunk c, "  # noqa: S608 (constant)
@@ -56,5 +93,4 @@ def chunk_search(query: str, *, limit: int = 10) -> list[Hit]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    chunks = DreamstarChunk.objects.select_related("ingestion").in_bulk([row[0] for row in rows])
-    return [Hit(chunks[pk], float(score)) for pk, score in rows if pk in chunks]
+    return [(pk, float(score)) for pk, score in rows]

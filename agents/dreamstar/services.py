@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from agents.dreamstar.chunking import chunk_text
 from agents.dreamstar.compose import FORMATS
+from agents.dreamstar.embeddings import embed, embedding_model
 from agents.dreamstar.extract import MEDIA_TYPES, ExtractError, extract_text, media_type_for
 from agents.dreamstar.models import DreamstarChunk, DreamstarGeneration, DreamstarIngestion
 from agents.errors import AgentsError
@@ -141,7 +142,7 @@ def dreamstar_ingestion_store(
     The same bytes are stored once: a digest already ingested returns the existing ingestion (a no-op), also when
     two missions race on it (the unique digest decides). Ingestion and chunks are written in one transaction, and
     the full-text index follows the chunk rows (SQLite triggers; PostgreSQL's expression index). Raises
-    ExtractError for unreadable bytes.
+    ExtractError for unreadable bytes, EmbeddingError when vectors are configured but cannot be made.
     """
     from mesh import publish
     from mesh.models import Artifact
@@ -152,6 +153,8 @@ def dreamstar_ingestion_store(
         return existing, False
     text = extract_text(content, source["media_type"])
     pieces = chunk_text(text, max_chars=settings.DREAMSTAR_CHUNK_CHARS, overlap=settings.DREAMSTAR_CHUNK_OVERLAP)
+    model = embedding_model()
+    vectors = embed([f"{p.heading}\n{p.text}".strip() for p in pieces]) if model else [None] * len(pieces)
     try:
         with transaction.atomic():
             ingestion = DreamstarIngestion.objects.create(
@@ -169,9 +172,10 @@ def dreamstar_ingestion_store(
             DreamstarChunk.objects.bulk_create(
                 DreamstarChunk(
                     ingestion=ingestion, ordinal=i, heading=p.heading[:500], text=p.text,
-                    blake3=blake3_hex(p.text.encode()), start=p.start, end=p.end,
+                    blake3=blake3_hex(p.text.encode()), start=p.start, end=p.end, embedding=vector,
+                    embedding_model=model,
                 )
-                for i, p in enumerate(pieces)
+                for i, (p, vector) in enumerate(zip(pieces, vectors, strict=True))
             )  # fmt: skip
     except IntegrityError:
         return DreamstarIngestion.objects.get(blake3=digest), False

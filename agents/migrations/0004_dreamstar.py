@@ -43,81 +43,135 @@ fts_backward = _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0003_mission_runner_kinds'),
-        ('mesh', '0003_peers_and_webhooks'),
+        ("agents", "0003_mission_runner_kinds"),
+        ("mesh", "0003_peers_and_webhooks"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DreamstarGeneration',
+            name="DreamstarGeneration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prompt', models.TextField()),
-                ('format', models.CharField(choices=[('summary', 'Summary'), ('article', 'Article'), ('product_copy', 'product copy')], max_length=16)),
-                ('text', models.TextField()),
-                ('sources', models.JSONField(default=list)),
-                ('citations', models.JSONField(default=list)),
-                ('dropped', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('artifact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mesh.artifact')),
-                ('mission', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='dreamstar_generation', to='agents.mission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("prompt", models.TextField()),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[("summary", "Summary"), ("article", "Article"), ("product_copy", "product copy")],
+                        max_length=16,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("sources", models.JSONField(default=list)),
+                ("citations", models.JSONField(default=list)),
+                ("dropped", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artifact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="mesh.artifact",
+                    ),
+                ),
+                (
+                    "mission",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dreamstar_generation",
+                        to="agents.mission",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'dreamstar_generation',
-                'ordering': ['-created_at', '-id'],
+                "db_table": "dreamstar_generation",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DreamstarIngestion',
+            name="DreamstarIngestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_kind', models.CharField(choices=[('upload', 'Upload'), ('text', 'Text'), ('url', 'Url')], max_length=8)),
-                ('name', models.CharField(max_length=255)),
-                ('url', models.URLField(blank=True, max_length=2000)),
-                ('media_type', models.CharField(max_length=64)),
-                ('blake3', models.CharField(max_length=64, unique=True)),
-                ('size', models.BigIntegerField()),
-                ('chars', models.PositiveIntegerField(help_text='Characters of extracted text.')),
-                ('chunk_count', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('artifact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mesh.artifact')),
-                ('mission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='dreamstar_ingestions', to='agents.mission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source_kind",
+                    models.CharField(choices=[("upload", "Upload"), ("text", "Text"), ("url", "Url")], max_length=8),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("url", models.URLField(blank=True, max_length=2000)),
+                ("media_type", models.CharField(max_length=64)),
+                ("blake3", models.CharField(max_length=64, unique=True)),
+                ("size", models.BigIntegerField()),
+                ("chars", models.PositiveIntegerField(help_text="Characters of extracted text.")),
+                ("chunk_count", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artifact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="mesh.artifact"
+                    ),
+                ),
+                (
+                    "mission",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="dreamstar_ingestions",
+                        to="agents.mission",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'dreamstar_ingestion',
-                'ordering': ['-created_at', '-id'],
+                "db_table": "dreamstar_ingestion",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DreamstarChunk',
+            name="DreamstarChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ordinal', models.PositiveIntegerField()),
-                ('heading', models.CharField(blank=True, max_length=500)),
-                ('text', models.TextField()),
-                ('blake3', models.CharField(max_length=64)),
-                ('start', models.PositiveIntegerField()),
-                ('end', models.PositiveIntegerField()),
-                ('ingestion', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='agents.dreamstaringestion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ordinal", models.PositiveIntegerField()),
+                ("heading", models.CharField(blank=True, max_length=500)),
+                ("text", models.TextField()),
+                ("blake3", models.CharField(max_length=64)),
+                ("start", models.PositiveIntegerField()),
+                ("end", models.PositiveIntegerField()),
+                (
+                    "embedding",
+                    models.JSONField(blank=True, help_text="Vector for hybrid ranking, when configured.", null=True),
+                ),
+                ("embedding_model", models.CharField(blank=True, max_length=100)),
+                (
+                    "ingestion",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="agents.dreamstaringestion",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'dreamstar_chunk',
-                'ordering': ['ingestion', 'ordinal'],
+                "db_table": "dreamstar_chunk",
+                "ordering": ["ingestion", "ordinal"],
             },
         ),
         migrations.AddConstraint(
-            model_name='dreamstaringestion',
-            constraint=models.CheckConstraint(condition=models.Q(('size__gte', 0)), name='dreamstar_ingestion_size_not_negative'),
+            model_name="dreamstaringestion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("size__gte", 0)), name="dreamstar_ingestion_size_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dreamstarchunk',
-            constraint=models.UniqueConstraint(fields=('ingestion', 'ordinal'), name='dreamstar_chunk_unique_ordinal'),
+            model_name="dreamstarchunk",
+            constraint=models.UniqueConstraint(fields=("ingestion", "ordinal"), name="dreamstar_chunk_unique_ordinal"),
         ),
         migrations.AddConstraint(
-            model_name='dreamstarchunk',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='dreamstar_chunk_span'),
+            model_name="dreamstarchunk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="dreamstar_chunk_span"
+            ),
         ),
         migrations.RunPython(fts_forward, fts_backward),
     ]

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from agents.dreamstar.embeddings import EmbeddingError
 from agents.dreamstar.extract import MEDIA_TYPES, ExtractError
 from agents.errors import AgentsError
 from agents.kinds import Forecast, Outcome, forecast_of
@@ -67,7 +68,7 @@ def run(*, mission, provider) -> Outcome:
             ingestion, created = dreamstar_ingestion_store(
                 source=source, content=artifact_read(artifact), mission=mission
             )
-        except ExtractError as exc:
+        except (ExtractError, EmbeddingError) as exc:
             result = {"name": source["name"], "ingestion": None, "created": False, "chunks": 0, "error": str(exc)}
             summary = f"{source['name']}: not ingested ({exc})"
         else:
