@@ -67,3 +67,36 @@ def test_it_refuses_to_generate_before_anything_is_ingested():
     with pytest.raises(AgentsError) as refused:
         dreamstar_generate_request(prompt="Summarise our terms", fmt="summary")
     assert (refused.value.code, refused.value.status) == ("nothing_ingested", 409)
+
+
+def test_a_brief_no_chunk_matches_fails_without_a_model_call(ingested, django_capture_on_commit_callbacks):
+    mission = _generate(
+        "quantum chromodynamics", provider=OfflineProvider(), capture=django_capture_on_commit_callbacks
+    )
+    assert mission.status == "failed" and "No ingested chunk matches" in mission.error
+    assert not LlmCall.objects.filter(mission=mission).exists() and not DreamstarGeneration.objects.exists()
+
+
+def test_a_resumed_generation_reuses_the_recorded_call_and_its_sources(ingested, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    class MustNotBeCalled(OfflineProvider):
+        def complete(self, request):
+            raise AssertionError("a recorded call was made again")
+
+    with django_capture_on_commit_callbacks(execute=False):
+        mission = dreamstar_generate_request(prompt="vault insurance", fmt="summary")
+    first = mission_run(mission_id=mission.pk, provider=OfflineProvider())
+    sources = first.dreamstar_generation.sources
+    # Reopen the mission as if the worker had died after the model call, before storing the generation, and
+    # ingest a chunk that would now rank first.
+    DreamstarGeneration.objects.filter(mission=mission).delete()
+    Mission.objects.filter(pk=mission.pk).update(status="running", finished_at=None, lease_until=timezone.now())
+    mission.steps.all().delete()
+    DreamstarChunk.objects.create(ingestion=DreamstarChunk.objects.first().ingestion, ordinal=99,
+                                  heading="Vault insurance", text="Vault insurance vault insurance.", blake3="0" * 64,
+                                  start=0, end=10)  # fmt: skip
+    resumed = mission_run(mission_id=mission.pk, provider=MustNotBeCalled())
+    assert resumed.status == "succeeded", resumed.error
+    assert LlmCall.objects.filter(mission=mission).count() == 1  # the cassette answered; no second call
+    assert resumed.dreamstar_generation.sources == sources  # the new, better-matching chunk was not slipped in

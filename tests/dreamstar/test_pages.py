@@ -62,6 +62,7 @@ def test_an_operator_ingests_searches_and_generates(client, olivia, documents, d
     assert response.status_code == 302
     mission_run(mission_id=mission.pk, provider=OfflineProvider())
     generation = DreamstarGeneration.objects.get()
+    assert generation.get_absolute_url() in client.get(mission.get_absolute_url()).content.decode()
     page = client.get(generation.get_absolute_url()).content.decode()
     assert insurance.get_absolute_url() in page and "cited" in page
     chunk_page = client.get(insurance.ingestion.get_absolute_url()).content.decode()

@@ -96,7 +96,7 @@ def run(*, mission, provider) -> Outcome:
         chunk_ids = [pk for pk in chunk_ids if pk in chunks]
         if not chunk_ids:
             return Outcome(
-                Mission.Status.FAILED, Mission.StopReason.COMPLETED,
+                Mission.Status.FAILED, Mission.StopReason.ERROR,
                 "No ingested chunk matches this brief; ingest documents about it or reword the brief.",
             )  # fmt: skip
         sources = [Source(n, _title(chunks[pk]), chunks[pk].text) for n, pk in enumerate(chunk_ids, start=1)]
