@@ -64,6 +64,21 @@ def ingest(
     return Status(202, _mission(mission))
 
 
+class UrlsIn(Schema):
+    urls: list[str] = Field(description="http(s) URLs of documents (txt, md, html, pdf).")
+
+
+@router.post("/ingest/urls", response={202: MissionRefOut, **INGEST_ERRORS}, summary="Ingest documents by URL")
+def ingest_urls(request: HttpRequest, body: UrlsIn):
+    """JSON `{"urls": [...]}`. 422 `fetch_disabled` unless DREAMNET_DREAMSTAR_ALLOW_FETCH; each URL is fetched
+    within the upload size cap and timeout, then checked like an upload, before anything is stored."""
+    try:
+        mission = dreamstar_ingest_request(uploads=[], urls=body.urls, via=f"api:{request.api_key.name}")
+    except AgentsError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    return Status(202, _mission(mission))
+
+
 class GenerateIn(Schema):
     prompt: str = Field(description="The brief: what to write, for whom.")
     format: str = Field("summary", description=f"One of: {', '.join(FORMATS)}.")

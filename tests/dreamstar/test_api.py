@@ -86,6 +86,9 @@ def test_bad_uploads_get_specific_errors_and_nothing_is_created(client, headers,
 def test_urls_are_refused_while_fetching_is_off(client, headers):
     response = client.post("/api/dreamstar/ingest", {"urls": "https://example.com/a.html"}, headers=headers)
     assert response.status_code == 422 and response.json()["code"] == "fetch_disabled"
+    response = client.post("/api/dreamstar/ingest/urls", {"urls": ["https://example.com/a.html"]},
+                           content_type="application/json", headers=headers)  # fmt: skip
+    assert response.status_code == 422 and response.json()["code"] == "fetch_disabled"
     assert not Mission.objects.exists()
 
 
@@ -108,7 +111,8 @@ def test_urls_are_fetched_when_allowed(client, headers, settings, django_capture
     url = f"http://127.0.0.1:{server.server_address[1]}/terms"
     try:
         with django_capture_on_commit_callbacks(execute=False):
-            response = client.post("/api/dreamstar/ingest", {"urls": url}, headers=headers)
+            response = client.post("/api/dreamstar/ingest/urls", {"urls": [url]}, content_type="application/json",
+                                   headers=headers)  # fmt: skip
     finally:
         server.shutdown()
         server.server_close()
@@ -123,6 +127,12 @@ def test_generation_needs_something_ingested(client, headers):
     response = client.post("/api/dreamstar/generate", {"prompt": "Summarise"}, content_type="application/json",
                            headers=headers)  # fmt: skip
     assert response.status_code == 409 and response.json()["code"] == "nothing_ingested"
+
+
+def test_the_endpoints_are_in_the_openapi_document(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"/api/dreamstar/ingest", "/api/dreamstar/ingest/urls", "/api/dreamstar/search"} <= set(paths)
+    assert {"413", "415", "422"} <= set(paths["/api/dreamstar/ingest"]["post"]["responses"])
 
 
 def test_it_needs_the_dreamstar_scope(client, db):
