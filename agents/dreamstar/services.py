@@ -9,6 +9,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,13 @@ def url_fetch(url: str) -> Upload:
 
 
 def dreamstar_ingest_request(
-    *, uploads: list[Upload], text: str = "", text_name: str = "", urls: list[str] = (), by: Any = None, via: str = ""
+    *,
+    uploads: list[Upload],
+    text: str = "",
+    text_name: str = "",
+    urls: Sequence[str] = (),
+    by: Any = None,
+    via: str = "",
 ) -> Mission:
     """Check every document, store each as a content-addressed artifact and create one ``ingest`` mission whose
     input lists their digests. Publishes ``dreamstar.ingest.requested`` (and ``mission.created``) after commit.

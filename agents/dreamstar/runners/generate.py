@@ -93,22 +93,24 @@ def run(*, mission, provider) -> Outcome:
         if chunk_ids is None:  # a first run: retrieve (a resumed one reuses what the recorded call was given)
             chunk_ids = [hit.chunk.pk for hit in chunk_search(prompt, limit=settings.DREAMSTAR_TOP_K)]
         chunks = DreamstarChunk.objects.select_related("ingestion").in_bulk(chunk_ids)
-        chunk_ids = [pk for pk in chunk_ids if pk in chunks]
-        if not chunk_ids:
+        # Numbers [n] map to positions in chunk_ids, so a resumed run keeps every position; a chunk deleted
+        # since can then no longer be cited.
+        allowed = {n for n, pk in enumerate(chunk_ids, start=1) if pk in chunks}
+        if not allowed:
             return Outcome(
                 Mission.Status.FAILED, Mission.StopReason.ERROR,
                 "No ingested chunk matches this brief; ingest documents about it or reword the brief.",
             )  # fmt: skip
-        sources = [Source(n, _title(chunks[pk]), chunks[pk].text) for n, pk in enumerate(chunk_ids, start=1)]
+        sources = [Source(n, _title(chunks[chunk_ids[n - 1]]), chunks[chunk_ids[n - 1]].text) for n in sorted(allowed)]
         response = mission_llm_call(
             mission=mission, provider=provider, seq=1, build=lambda model: _request(mission, sources, model)
         )
-        text, cited, dropped = citations_check(response.content, set(range(1, len(chunk_ids) + 1)))
+        text, cited, dropped = citations_check(response.content, allowed)
         generation = dreamstar_generation_store(
             mission=mission, prompt=prompt, fmt=fmt, text=text, sources=chunk_ids,
             citations=[chunk_ids[n - 1] for n in cited], dropped=dropped,
         )  # fmt: skip
-        summary = f"wrote {len(text.split())} words citing {len(cited)} of {len(chunk_ids)} sources"
+        summary = f"wrote {len(text.split())} words citing {len(cited)} of {len(allowed)} sources"
         if dropped:
             summary += f"; dropped {len(dropped)} unknown citation(s)"
         if not mission.steps.filter(number=1).exists():
