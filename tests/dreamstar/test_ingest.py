@@ -86,3 +86,19 @@ def test_it_publishes_the_request(documents, django_capture_on_commit_callbacks)
         mission = dreamstar_ingest_request(uploads=[Upload("assay.txt", documents["assay.txt"])])
     event = Event.objects.get(topic="dreamstar.ingest.requested")
     assert event.payload["mission"] == mission.pk and event.payload["digests"] == [blake3_hex(documents["assay.txt"])]
+
+
+def test_a_lost_stored_file_fails_that_document_only(documents, django_capture_on_commit_callbacks):
+    from agents.llm.offline import OfflineProvider
+    from agents.services import mission_run
+    from mesh.services import artifact_path
+
+    with django_capture_on_commit_callbacks(execute=False):
+        mission = dreamstar_ingest_request(
+            uploads=[Upload("assay.txt", documents["assay.txt"]), Upload("storage.md", documents["storage.md"])]
+        )
+    artifact_path(blake3_hex(documents["assay.txt"])).unlink()
+    mission = mission_run(mission_id=mission.pk, provider=OfflineProvider())
+    assert mission.status == "succeeded" and mission.error == "1 of 2 documents could not be ingested."
+    assert mission.output["created"] == 1 and mission.output["failed"] == 1
+    assert list(DreamstarIngestion.objects.values_list("name", flat=True)) == ["storage.md"]

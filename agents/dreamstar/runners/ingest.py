@@ -48,6 +48,7 @@ def run(*, mission, provider) -> Outcome:
     from agents.dreamstar.services import dreamstar_ingestion_store
     from agents.models import Mission
     from agents.services import mission_cancel_requested, mission_step_add
+    from mesh.dreamfile import DreamfileError
     from mesh.models import Artifact
     from mesh.services import artifact_read
 
@@ -68,7 +69,7 @@ def run(*, mission, provider) -> Outcome:
             ingestion, created = dreamstar_ingestion_store(
                 source=source, content=artifact_read(artifact), mission=mission
             )
-        except (ExtractError, EmbeddingError) as exc:
+        except (ExtractError, EmbeddingError, DreamfileError, OSError) as exc:  # a damaged or lost stored file too
             result = {"name": source["name"], "ingestion": None, "created": False, "chunks": 0, "error": str(exc)}
             summary = f"{source['name']}: not ingested ({exc})"
         else:
