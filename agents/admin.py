@@ -93,4 +93,5 @@ class RequestFileAdmin(ReadOnlyAdmin):
     search_fields = ["name", "blake3", "claim"]
 
 
+import agents.dreamstar.admin  # noqa: E402,F401  (registers the dreamstar admin)
 from agents.codegen import admin as _codegen_admin  # noqa: E402,F401  (registers the codegen admin)

@@ -322,4 +322,5 @@ class LlmCall(models.Model):
 
 
 from agents.codegen.models import *  # noqa: E402, F403  (registers the codegen models)
+from agents.dreamstar.models import *  # noqa: E402, F403  (registers the dreamstar models)
 from agents.watcher.models import *  # noqa: E402,F403  (registers the watcher models)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from agents import views
 from agents.codegen import views as codegen_views
+from agents.dreamstar import views as dreamstar_views
 from agents.watcher import views as watcher_views
 
 app_name = "agents"
@@ -21,4 +22,16 @@ urlpatterns = [
     path("console/codegen/", codegen_views.codegen_console, name="codegen"),
     path("console/codegen/<int:mission_id>/", codegen_views.codegen_run_page, name="codegen-run"),
     path("console/codegen/<int:mission_id>/patch.mbox", codegen_views.codegen_mbox, name="codegen-mbox"),
+    path("console/dreamstar/", dreamstar_views.dreamstar_console, name="dreamstar"),
+    path("console/dreamstar/generate", dreamstar_views.dreamstar_generate, name="dreamstar-generate"),
+    path(
+        "console/dreamstar/ingestions/<int:ingestion_id>/",
+        dreamstar_views.dreamstar_ingestion,
+        name="dreamstar-ingestion",
+    ),
+    path(
+        "console/dreamstar/generations/<int:generation_id>/",
+        dreamstar_views.dreamstar_generation,
+        name="dreamstar-generation",
+    ),
 ]

@@ -228,6 +228,9 @@ def _mount_app_routers() -> None:
     from agents.codegen.api import router as codegen_router
 
     api.add_router("/codegen", codegen_router)
+    from agents.dreamstar.api import router as dreamstar_router
+
+    api.add_router("/dreamstar/", dreamstar_router)
     from mesh.api import dreamsnail
     from mesh.api import router as mesh_router
 

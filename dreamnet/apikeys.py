@@ -31,6 +31,7 @@ SCOPES: dict[str, str] = {
     "missions": "Create and follow agent missions.",
     "foundry": "Agent foundry: traits, hybrids, evaluations.",
     "codegen": "Code-generation team missions.",
+    "dreamstar": "DreamStar ingestion, search and generation.",
     "mesh": "StarBridge events, Merkle log, receipts and artifacts.",
     "compute": "Compute jobs: simulations, risk, rendering.",
 }

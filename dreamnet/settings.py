@@ -393,6 +393,17 @@ REQUESTS_MAX_BYTES = env_int("DREAMNET_REQUESTS_MAX_BYTES", 256 * 1024, minimum=
 CODEGEN_REVIEW_ROUNDS = env_int("DREAMNET_CODEGEN_REVIEW_ROUNDS", 2, minimum=0, maximum=5)
 CODEGEN_SANDBOX_TIMEOUT_S = env_int("DREAMNET_CODEGEN_SANDBOX_TIMEOUT_S", 300, minimum=5, maximum=3600)
 CODEGEN_SANDBOX_MEMORY_MB = env_int("DREAMNET_CODEGEN_SANDBOX_MEMORY_MB", 2048, minimum=256)
+# DreamStar: document ingestion and cited generation
+DREAMSTAR_MAX_UPLOAD_BYTES = env_int("DREAMNET_DREAMSTAR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+DREAMSTAR_ALLOW_FETCH = env_bool("DREAMNET_DREAMSTAR_ALLOW_FETCH", False)  # URL ingestion reaches the network
+DREAMSTAR_FETCH_TIMEOUT_S = env_int("DREAMNET_DREAMSTAR_FETCH_TIMEOUT_S", 10, minimum=1, maximum=120)
+DREAMSTAR_CHUNK_CHARS = env_int("DREAMNET_DREAMSTAR_CHUNK_CHARS", 1200, minimum=200, maximum=20_000)
+DREAMSTAR_CHUNK_OVERLAP = env_int("DREAMNET_DREAMSTAR_CHUNK_OVERLAP", 200, minimum=0, maximum=5_000)
+DREAMSTAR_TOP_K = env_int("DREAMNET_DREAMSTAR_TOP_K", 6, minimum=1, maximum=20)
+# An embedding model (on the OPENAI_BASE_URL server) turns on vectors and hybrid ranking; empty: full-text only.
+DREAMSTAR_EMBEDDING_MODEL = env_str("DREAMNET_DREAMSTAR_EMBEDDING_MODEL", "")
+if DREAMSTAR_CHUNK_OVERLAP >= DREAMSTAR_CHUNK_CHARS:
+    raise ImproperlyConfigured("DREAMNET_DREAMSTAR_CHUNK_OVERLAP must be below DREAMNET_DREAMSTAR_CHUNK_CHARS.")
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from agents.dreamstar.compose import TAG as DREAMSTAR_TAG
+from agents.dreamstar.compose import offline_answer as dreamstar_offline_answer
 from agents.llm.base import LlmRequest, LlmResponse, ToolCall, Usage, canonical
 
 NAME = "offline"
@@ -28,6 +30,11 @@ class OfflineProvider:
     name = NAME
 
     def complete(self, request: LlmRequest) -> LlmResponse:
+        # DreamStar generation: the tag line opens the system message; write from its numbered sources only.
+        system = _first(request.messages, "system")
+        if system.startswith(DREAMSTAR_TAG):
+            content = dreamstar_offline_answer(system, _first(request.messages, "user"))
+            return self._response(request, content, [], "stop")
         prompt = _first(request.messages, "user")
         offered = {tool["function"]["name"] for tool in request.tools}
         called = {call["function"]["name"] for m in request.messages for call in m.get("tool_calls") or []}

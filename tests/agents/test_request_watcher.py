@@ -124,7 +124,7 @@ INVALID = [
     ("draft.yaml", "kind: task\nagent: request-watcher\nprompt: hi\n", "agent_not_active", "only active agents"),
     ("budget.yaml", "kind: task\nagent: orchestrator\nprompt: hi\nbudget_usd: lots\n", "bad_budget", "US dollars"),
     ("metal.yaml", "kind: brief\nagent: analyst\nmetals: [tin]\n", "unknown_metal", "Unknown metal(s) tin"),
-    ("ingest.yaml", "kind: ingest\nagent: orchestrator\ndocuments: [a]\n", "kind_unavailable", "not available"),
+    ("ingest.yaml", "kind: ingest\nagent: orchestrator\ndocuments: [a]\n", "documents_required", "needs sources"),
     ("notes.txt", "kind: task\n", "parse_error", "unsupported file type"),
 ]  # fmt: skip
 

@@ -31,7 +31,7 @@ def _violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", ["/", "/metals", "/status", "/dreamsnail", "/contact"])
+@pytest.mark.parametrize("path", ["/", "/metals", "/status", "/dreamsnail", "/dreamstar", "/contact"])
 def test_public_pages_have_no_serious_violations(node, axe_page, path):
     axe_page.goto(node.url + path)
     assert _violations(axe_page) == []
@@ -46,4 +46,5 @@ def test_the_console_has_no_serious_violations(node, axe_page):
     axe_page.wait_for_url("**/console/")
     assert _violations(axe_page) == []
     axe_page.goto(node.url + "/console/requests/")  # the request folder page: table, example, scan form
+    axe_page.goto(node.url + "/console/dreamstar/?q=vault")
     assert _violations(axe_page) == []

@@ -1,0 +1,1 @@
+"""DreamStar's mission runners (``ingest`` and ``generate``; see agents/kinds.py)."""
