@@ -441,21 +441,27 @@ def _section(title: str) -> str:
     return "\n".join(lines[start:end]).strip() + "\n"
 
 
+# These answer Markdown, not JSON; declared by hand because ninja's `response=` describes JSON bodies.
+_MARKDOWN_RESPONSE = {
+    "responses": {200: {"description": "OK", "content": {"text/markdown": {"schema": {"type": "string"}}}}}
+}
+
+
 def _markdown(title: str) -> HttpResponse:
     return HttpResponse(_section(title), content_type="text/markdown; charset=utf-8")
 
 
-@dreamsnail.get("/spec", response={200: str}, summary="The DreamSnail format specification (Markdown)")
+@dreamsnail.get("/spec", openapi_extra=_MARKDOWN_RESPONSE, summary="The DreamSnail format specification (Markdown)")
 def spec(request: HttpRequest):
     return _markdown("specification")
 
 
-@dreamsnail.get("/summary", response={200: str}, summary="What DreamSnail is, in brief (Markdown)")
+@dreamsnail.get("/summary", openapi_extra=_MARKDOWN_RESPONSE, summary="What DreamSnail is, in brief (Markdown)")
 def summary(request: HttpRequest):
     return _markdown("summary")
 
 
-@dreamsnail.get("/roadmap", response={200: str}, summary="What DreamSnail will do next (Markdown)")
+@dreamsnail.get("/roadmap", openapi_extra=_MARKDOWN_RESPONSE, summary="What DreamSnail will do next (Markdown)")
 def roadmap(request: HttpRequest):
     return _markdown("roadmap")
 
