@@ -200,6 +200,12 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Sign-in lockout (dreamnet/security.py): failures per typed username, and per client address, in a window.
+DREAMNET_LOGIN_MAX_FAILURES = env_int("DREAMNET_LOGIN_MAX_FAILURES", 5, minimum=1)
+DREAMNET_LOGIN_IP_MAX_FAILURES = env_int("DREAMNET_LOGIN_IP_MAX_FAILURES", 50, minimum=1)
+DREAMNET_LOGIN_LOCKOUT_S = env_int("DREAMNET_LOGIN_LOCKOUT_S", 900, minimum=1)
+DREAMNET_LOGIN_RATE_PER_MINUTE = env_int("DREAMNET_LOGIN_RATE_PER_MINUTE", 30, minimum=1)  # sign-in posts per address
+DREAMNET_API_KEY_MAX_FAILURES = env_int("DREAMNET_API_KEY_MAX_FAILURES", 30, minimum=1)  # bad keys per address a minute
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
