@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.views.debug import SafeExceptionReporterFilter
 
 from dreamnet.site import rate_limited
 
@@ -97,4 +99,15 @@ def api_key_failures_exceeded(ip: str) -> bool:
 def api_key_failure_record(ip: str) -> None:
     rate_limited(
         key=f"apikey-fail:{ip}", limit=settings.DREAMNET_API_KEY_MAX_FAILURES, window_s=API_KEY_FAILURE_WINDOW_S
+    )
+
+
+class SecretsReporterFilter(SafeExceptionReporterFilter):
+    """Django's filter hides settings named like API|KEY|SECRET|PASS...; ours also hides the connection URLs that
+    carry passwords (DATABASE_URL, REDIS_URL, the cache LOCATION, the channel layer hosts, Django-Q2's redis), so a
+    debug error page shows none of them."""
+
+    hidden_settings = re.compile(
+        r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DATABASE_URL|REDIS_URL|LOCATION|^hosts$|^redis$",
+        flags=re.IGNORECASE,
     )

@@ -274,6 +274,8 @@ if PRODUCTION:
     SECURE_CSP["upgrade-insecure-requests"] = True
 
 # Logging: to stderr, secrets never included
+# Error reports (the DEBUG error page) hide secrets and the connection URLs that carry passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dreamnet.security.SecretsReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
