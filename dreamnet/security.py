@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.views.debug import SafeExceptionReporterFilter
 
 from dreamnet.site import rate_limited
@@ -111,3 +111,44 @@ class SecretsReporterFilter(SafeExceptionReporterFilter):
         r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DATABASE_URL|REDIS_URL|LOCATION|^hosts$|^redis$",
         flags=re.IGNORECASE,
     )
+
+
+# Upload limits ------------------------------------------------------------------------------------------
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and small form fields around the file
+
+
+def upload_limit_for(path: str) -> int | None:
+    """The largest request body (bytes) an upload endpoint accepts, or None for paths this does not govern."""
+    if path.startswith("/api/dreamsnail/commit/file"):
+        return settings.DREAMSNAIL_MAX_FILE_BYTES + MULTIPART_OVERHEAD_BYTES
+    if path.startswith("/api/mesh/artifacts"):
+        return settings.ARTIFACT_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
+    return None
+
+
+class UploadLimitMiddleware:
+    """Refuse an upload by its Content-Length before Django reads it.
+
+    Django limits non-file bodies (DATA_UPLOAD_MAX_MEMORY_SIZE) but spools multipart files of any size to disk
+    before a view can look at them; the views' own size checks then come too late to spare the disk. A body
+    without a Content-Length (chunked) is refused on these paths: uploads must say their size.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        limit = upload_limit_for(request.path) if request.method == "POST" else None
+        if limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or -1)
+            except ValueError:
+                length = -1
+            if length < 0:
+                return JsonResponse({"detail": "Send the upload with a Content-Length.", "code": "length_required"},
+                                    status=411)  # fmt: skip
+            if length > limit:
+                detail = f"The request body is {length} bytes; this endpoint accepts at most {limit}."
+                return JsonResponse({"detail": detail, "code": "too_large"}, status=413)
+        return self.get_response(request)

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dreamnet.security.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -305,6 +306,8 @@ MESH_PUBLIC_TOPIC_PREFIXES = tuple(
     env_list("DREAMNET_MESH_PUBLIC_TOPICS", ["mesh.", "dreamsnail.", "price.", "status.", "compute.showcase."])
 )
 ARTIFACT_MAX_BYTES = env_int("DREAMNET_ARTIFACT_MAX_MB", 64, minimum=1) * 1024 * 1024
+# DreamSnail hashes public uploads without keeping them; a smaller cap than artifacts, as anyone may send one.
+DREAMSNAIL_MAX_FILE_BYTES = env_int("DREAMNET_DREAMSNAIL_MAX_FILE_MB", 16, minimum=1) * 1024 * 1024
 DREAMSNAIL_COMMIT_RATE = env_str("DREAMNET_DREAMSNAIL_COMMIT_RATE", "30/m")
 # Mesh peers (docs/mesh.md "Peers"): heartbeat cadence, and a trust score in [0, 100] that decays towards neutral.
 MESH_PEER_HEARTBEAT_S = env_int("DREAMNET_MESH_PEER_HEARTBEAT_S", 10, minimum=1, maximum=55)
