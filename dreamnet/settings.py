@@ -330,6 +330,9 @@ if not MESH_PEER_QUARANTINE_BELOW <= MESH_PEER_SUSPECT_BELOW <= MESH_PEER_SCORE_
 MESH_PEER_HISTORY_H = env_int("DREAMNET_MESH_PEER_HISTORY_H", 24, minimum=1)  # heartbeat rows kept this long
 MESH_WITNESS_RATE = env_str("DREAMNET_MESH_WITNESS_RATE", "120/m")  # add-checkpoint requests per client address
 # Outbound webhooks (docs/mesh.md "Webhooks"): retries back off exponentially for up to a day.
+# Webhooks to loopback, private, link-local (cloud metadata) or reserved addresses are refused unless allowed;
+# allowed by default outside production, where the receiver usually runs on the same machine.
+MESH_WEBHOOK_ALLOW_PRIVATE = env_bool("DREAMNET_MESH_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
 MESH_WEBHOOK_TIMEOUT_S = env_int("DREAMNET_MESH_WEBHOOK_TIMEOUT_S", 10, minimum=1, maximum=60)
 MESH_WEBHOOK_RETRY_BASE_S = env_int("DREAMNET_MESH_WEBHOOK_RETRY_BASE_S", 60, minimum=1)
 MESH_WEBHOOK_RETRY_MAX_INTERVAL_S = env_int("DREAMNET_MESH_WEBHOOK_RETRY_MAX_INTERVAL_S", 3600, minimum=1)
