@@ -30,10 +30,18 @@ API_KEY_FAILURE_WINDOW_S = 60
 
 
 def client_ip(request: HttpRequest | None) -> str:
-    """The address rate limits and lockouts key on: REMOTE_ADDR (the ASGI server reports the proxy's client)."""
+    """The address rate limits and lockouts key on, read as django-ninja's throttles read it: REMOTE_ADDR, or
+    with DREAMNET_NUM_PROXIES = N > 0 the N-th address from the right of X-Forwarded-For (the one the
+    outermost trusted proxy saw). Behind a proxy, REMOTE_ADDR alone would put every client in one bucket."""
     if request is None:
         return "unknown"
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    proxies = settings.NINJA_NUM_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if not proxies or not forwarded:
+        return remote
+    addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
+    return addresses[-min(proxies, len(addresses))] if addresses else remote
 
 
 def _username_key(username: str) -> str:

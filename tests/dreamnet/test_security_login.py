@@ -136,3 +136,22 @@ def test_bad_api_keys_are_throttled_per_address_and_good_keys_from_elsewhere_sti
     assert throttled.json()["code"] == "rate_limited"
     assert throttled["Retry-After"] == "60"
     assert client.get("/api/queue", headers={"X-DREAMNET-KEY": raw}, REMOTE_ADDR="10.1.1.2").status_code == 200
+
+
+def test_behind_a_proxy_the_forwarded_client_is_counted_not_the_proxy(client, alice, settings):
+    settings.NINJA_NUM_PROXIES = 1
+    for n in range(10):
+        client.post(
+            "/accounts/login/", {"username": f"u{n}", "password": "x"},
+            REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )  # fmt: skip
+    blocked = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )  # fmt: skip
+    assert LOCKED in blocked.content.decode()
+    other = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )  # fmt: skip
+    assert other.status_code == 302
