@@ -101,3 +101,17 @@ def test_page_scripts_are_files_or_carry_the_nonce_and_no_inline_handlers(produc
         assert "src=" in tag or (nonce and f'nonce="{nonce.group(1)}"' in tag), tag
     assert not re.search(r"\son[a-z]+\s*=", page), "inline event handlers need 'unsafe-inline'"
     assert "style=" not in page, "inline style attributes need 'unsafe-inline'"
+
+
+def test_no_template_needs_unsafe_inline():
+    """Inline <script> bodies, <style> blocks, style="" attributes and on*="" handlers would all need
+    'unsafe-inline'; the CSP forbids it, so none may appear in a template."""
+    offenders = []
+    for template in sorted((ROOT / "templates").rglob("*.html")):
+        text = template.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            if "src=" not in tag:
+                offenders.append(f"{template.relative_to(ROOT)}: inline script {tag}")
+        for pattern in (r"<style\b", r"\sstyle\s*=", r"\son[a-z]+\s*="):
+            offenders += [f"{template.relative_to(ROOT)}: {m.group(0)!r}" for m in re.finditer(pattern, text)]
+    assert not offenders, "\n".join(offenders)
