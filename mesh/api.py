@@ -59,6 +59,13 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+def _single_form_values(request: HttpRequest, *names: str) -> None:
+    """Refuse a multipart field sent more than once: Django would silently keep the last one."""
+    repeated = [name for name in names if len(request.POST.getlist(name)) > 1 or len(request.FILES.getlist(name)) > 1]
+    if repeated:
+        raise ApiError(422, "repeated_field", f"Send each of these fields once: {', '.join(repeated)}.")
+
+
 def _mesh_error(exc: MeshError, status: int = 422) -> ApiError:
     return ApiError(status, exc.code, str(exc))
 
@@ -253,6 +260,7 @@ def artifact_upload(
 ):
     """Store the uploaded file once under its BLAKE3 digest (uploading the same content again returns the same
     artifact). 413 above the size limit."""
+    _single_form_values(request, "file", "media_type", "compression")
     if file.size > settings.ARTIFACT_MAX_BYTES:
         raise ApiError(413, "too_large", f"The file is {file.size} bytes; the limit is {settings.ARTIFACT_MAX_BYTES}.")
     if compression not in ("none", "zstd"):
@@ -366,6 +374,7 @@ def commit(request: HttpRequest, body: CommitIn):
 )
 def commit_file(request: HttpRequest, file: File[UploadedFile], algorithm: Form[str] = "sha256"):
     """Hash an uploaded file server-side and commit the digest. The file itself is not kept."""
+    _single_form_values(request, "file", "algorithm")
     if file.size > settings.DREAMSNAIL_MAX_FILE_BYTES:
         limit = settings.DREAMSNAIL_MAX_FILE_BYTES
         raise ApiError(413, "too_large", f"The file is {file.size} bytes; the limit is {limit}.")

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from dreamnet.apikeys import SCOPES, apikey_create
 
@@ -96,8 +97,15 @@ def schema_valid_input_passes_validation(ctx, response, case) -> None:
 @schema.parametrize()
 @hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # one key serves every example
 def test_every_operation_answers_as_documented(case, all_scopes_key):
+    excluded = []
+    if case.media_type == "multipart/form-data":
+        # A form field carries text only: a "schema-violating" array or number becomes a valid string, and an
+        # empty array no field at all, so the negative check cannot tell a bad form from a good one here.
+        excluded.append(negative_data_rejection)
     case.call_and_validate(
-        headers={"X-DREAMNET-KEY": all_scopes_key}, additional_checks=[schema_valid_input_passes_validation]
+        headers={"X-DREAMNET-KEY": all_scopes_key},
+        additional_checks=[schema_valid_input_passes_validation],
+        excluded_checks=excluded,
     )
 
 

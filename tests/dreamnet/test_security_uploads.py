@@ -90,3 +90,10 @@ def test_the_api_download_quotes_the_file_name_and_sandboxes(client, key):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="we\\"ird name.txt"'
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_a_repeated_multipart_field_is_refused_not_silently_dropped(client):
+    upload = SimpleUploadedFile("a.bin", b"hello")
+    response = client.post("/api/dreamsnail/commit/file", {"file": upload, "algorithm": ["sha256", "sha512"]})
+    assert response.status_code == 422
+    assert response.json()["code"] == "repeated_field"
