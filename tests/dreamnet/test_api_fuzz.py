@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from dreamnet.apikeys import SCOPES, apikey_create
 
-FUZZ_EXAMPLES = int(os.environ.get("DREAMNET_FUZZ_EXAMPLES", "4"))
+FUZZ_EXAMPLES = int(os.environ.get("DREAMNET_FUZZ_EXAMPLES", "8"))
 FUZZ_SEED = 20261122
 
 
@@ -72,6 +72,14 @@ def _keep_the_test_connection():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def _no_key_throttling(settings):
+    """Schemathesis's ignored-auth check sends bad keys from one address; past the per-address limit every
+    keyed operation would answer 429 and its handler go unfuzzed. The limit is tested in
+    test_security_login.py. (The DreamSnail and witness throttles reset with the cache between operations.)"""
+    settings.DREAMNET_API_KEY_MAX_FAILURES = 1_000_000
 
 
 # The node serves HTTP through Django's ASGI handler (dreamnet.asgi); the WSGI handler runs the same middleware
@@ -134,3 +142,15 @@ def test_a_call_without_a_key_is_refused_with_the_documented_401(client, method,
     assert set(response.json()) == {"detail", "code"}
     declared = schema.raw_schema["paths"][path][method.lower()]["responses"]
     assert "401" in declared
+
+
+@pytest.mark.django_db
+def test_a_repeated_query_parameter_is_refused_not_silently_dropped(client):
+    key = apikey_create(name="m", scopes=["mesh"])[1]
+    response = client.get("/api/mesh/events?topic=a&topic=b", headers={"X-DREAMNET-KEY": key})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Send each of these query parameters once: topic.",
+        "code": "repeated_parameter",
+    }
+    assert client.get("/api/mesh/events?topic=a", headers={"X-DREAMNET-KEY": key}).status_code == 200
