@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -84,11 +85,15 @@ def test_a_success_before_the_limit_clears_the_count(client, alice):
     assert _login(client, "alice", PASSWORD).status_code == 302
 
 
-def test_the_lockout_expires_with_its_window(client, alice, settings):
-    settings.DREAMNET_LOGIN_LOCKOUT_S = 1
+def test_the_lockout_expires_with_its_window(client, alice, settings, monkeypatch):
+    clock = SimpleNamespace(now=time.time())
+    fake_time = SimpleNamespace(time=lambda: clock.now)  # the cache's clock only; sessions keep real time
+    monkeypatch.setattr("django.core.cache.backends.locmem.time", fake_time)
+    monkeypatch.setattr("django.core.cache.backends.base.time", fake_time)
     _fail(client, "alice", 3)
+    clock.now += 599
     assert LOCKED in _login(client, "alice", PASSWORD).content.decode()
-    time.sleep(1.1)
+    clock.now += 2
     assert _login(client, "alice", PASSWORD).status_code == 302
 
 
