@@ -1,4 +1,6 @@
-"""Sign-in lockout and failed API-key throttling, on the same cache counters as the site's form rate limits.
+"""Request-level defences (docs/security.md): sign-in lockout and failed API-key throttling (on the same cache
+counters as the site's form rate limits), the error-report filter that hides connection URLs, the upload size
+gate, and the refusal of repeated API query parameters.
 
 Sign-in: every failed attempt counts against the typed username and against the client address, in a window
 of DREAMNET_LOGIN_LOCKOUT_S seconds. At DREAMNET_LOGIN_MAX_FAILURES failures for a username (or
