@@ -17,7 +17,7 @@ from agents import selectors
 from agents.errors import AgentsError
 from agents.models import Agent, Mission
 from agents.services import mission_approve, mission_cancel, mission_create
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, UsdAmount, require_scope
 
 agents_router = Router(tags=["missions"], auth=require_scope("missions"))
 missions_router = Router(tags=["missions"], auth=require_scope("missions"))
@@ -66,7 +66,7 @@ class MissionIn(Schema):
     audience: str = Field("", description="Who a `brief` is for.")
     notes: str = Field("", description="Extra guidance for a `brief`.")
     model: str | None = Field(None, description="Model override; it must have a price.")
-    budget_usd: Decimal | None = Field(None, description="Optional cap on this mission's spend, USD.")
+    budget_usd: UsdAmount | None = Field(None, description="Optional cap on this mission's spend, USD.")
 
 
 class StepOut(Schema):

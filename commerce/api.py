@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.security import SessionAuth
 
 from commerce import selectors
@@ -19,7 +19,7 @@ from commerce.models import STRIPE_METHODS, CompanyKey, Order, Quote
 from commerce.payments import checkout_start
 from commerce.services import CommerceError, quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence
-from dreamnet.api import AUTH_ERRORS, ApiError, ApiKeyAuth, ErrorOut
+from dreamnet.api import AUTH_ERRORS, MAX_OFFSET, ApiError, ApiKeyAuth, ErrorOut
 from dreamnet.apikeys import apikey_authenticate
 
 router = Router(tags=["commerce"])
@@ -299,9 +299,8 @@ def quote_execute_api(request: HttpRequest, quote_id: int, body: ExecuteIn):
 
 
 @router.get("/orders", response={200: list[OrderOut], **AUTH_ERRORS}, auth=BUYER_AUTH)
-def orders(request: HttpRequest, limit: int = 50, offset: int = 0):
+def orders(request: HttpRequest, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     _user, company = _buyer(request)
-    limit = max(1, min(limit, 200))
     return [_order_out(o) for o in selectors.orders_for_company(company)[offset : offset + limit]]
 
 

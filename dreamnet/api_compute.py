@@ -6,9 +6,9 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.api import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, require_scope
 from dreamnet.compute_jobs import JobError, job_create, kinds_summary, result_json
 from dreamnet.models import ComputeJob
 
@@ -20,7 +20,7 @@ class JobIn(Schema):
     params: dict = {}
 
 
-class ArtifactOut(Schema):
+class JobArtifactOut(Schema):
     name: str
     blake3: str
     media_type: str
@@ -35,7 +35,7 @@ class JobOut(Schema):
     message: str
     params: dict
     result: dict
-    artifacts: list[ArtifactOut]
+    artifacts: list[JobArtifactOut]
     receipt_index: int | None
     created_at: datetime
     finished_at: datetime | None
@@ -57,9 +57,13 @@ def job_new(request: HttpRequest, body: JobIn):
 
 
 @router.get("/jobs", response={200: list[JobOut], **AUTH_ERRORS}, summary="Recent jobs")
-def jobs(request: HttpRequest, kind: str | None = None, limit: int = 50, offset: int = 0):
+def jobs(
+    request: HttpRequest,
+    kind: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+):
     rows = ComputeJob.objects.all() if not kind else ComputeJob.objects.filter(kind=kind)
-    limit = max(1, min(limit, 200))
     return [result_json(j) for j in rows[offset : offset + limit]]
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 
 from dreamnet.models import Lead
 
@@ -37,3 +40,28 @@ class CommitForm(forms.Form):
         choices=[("sha256", "SHA-256"), ("blake3", "BLAKE3"), ("sha512", "SHA-512"), ("sha3-256", "SHA3-256")]
     )
     digest = forms.CharField(max_length=128, label="Digest (hex)")
+
+
+class _LockoutMixin:
+    """Refuse sign-in while the typed username or the client address is locked out (dreamnet.security), and
+    rate-limit sign-in posts per address. Checked before the password, so a locked-out attempt never reaches
+    authenticate() and answers the same whether or not the account exists."""
+
+    def clean(self):
+        from dreamnet.security import client_ip, login_locked, login_lockout_message
+        from dreamnet.site import rate_limited
+
+        ip = client_ip(self.request)
+        if rate_limited(key=f"login:{ip}", limit=settings.DREAMNET_LOGIN_RATE_PER_MINUTE, window_s=60):
+            raise forms.ValidationError("Too many sign-in attempts from your address; wait a minute.", code="rate")
+        if login_locked(username=str(self.data.get("username", "")), ip=ip):
+            raise forms.ValidationError(login_lockout_message(), code="locked_out")
+        return super().clean()
+
+
+class LoginForm(_LockoutMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(_LockoutMixin, AdminAuthenticationForm):
+    pass

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dreamnet.security.UploadLimitMiddleware",
+    "dreamnet.security.SingleQueryValueMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -200,6 +202,12 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Sign-in lockout (dreamnet/security.py): failures per typed username, and per client address, in a window.
+DREAMNET_LOGIN_MAX_FAILURES = env_int("DREAMNET_LOGIN_MAX_FAILURES", 5, minimum=1)
+DREAMNET_LOGIN_IP_MAX_FAILURES = env_int("DREAMNET_LOGIN_IP_MAX_FAILURES", 50, minimum=1)
+DREAMNET_LOGIN_LOCKOUT_S = env_int("DREAMNET_LOGIN_LOCKOUT_S", 900, minimum=1)
+DREAMNET_LOGIN_RATE_PER_MINUTE = env_int("DREAMNET_LOGIN_RATE_PER_MINUTE", 30, minimum=1)  # sign-in posts per address
+DREAMNET_API_KEY_MAX_FAILURES = env_int("DREAMNET_API_KEY_MAX_FAILURES", 30, minimum=1)  # bad keys per address a minute
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -268,6 +276,8 @@ if PRODUCTION:
     SECURE_CSP["upgrade-insecure-requests"] = True
 
 # Logging: to stderr, secrets never included
+# Error reports (the DEBUG error page) hide secrets and the connection URLs that carry passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dreamnet.security.SecretsReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -297,6 +307,8 @@ MESH_PUBLIC_TOPIC_PREFIXES = tuple(
     env_list("DREAMNET_MESH_PUBLIC_TOPICS", ["mesh.", "dreamsnail.", "price.", "status.", "compute.showcase."])
 )
 ARTIFACT_MAX_BYTES = env_int("DREAMNET_ARTIFACT_MAX_MB", 64, minimum=1) * 1024 * 1024
+# DreamSnail hashes public uploads without keeping them; a smaller cap than artifacts, as anyone may send one.
+DREAMSNAIL_MAX_FILE_BYTES = env_int("DREAMNET_DREAMSNAIL_MAX_FILE_MB", 16, minimum=1) * 1024 * 1024
 DREAMSNAIL_COMMIT_RATE = env_str("DREAMNET_DREAMSNAIL_COMMIT_RATE", "30/m")
 # Mesh peers (docs/mesh.md "Peers"): heartbeat cadence, and a trust score in [0, 100] that decays towards neutral.
 MESH_PEER_HEARTBEAT_S = env_int("DREAMNET_MESH_PEER_HEARTBEAT_S", 10, minimum=1, maximum=55)
@@ -319,6 +331,9 @@ if not MESH_PEER_QUARANTINE_BELOW <= MESH_PEER_SUSPECT_BELOW <= MESH_PEER_SCORE_
 MESH_PEER_HISTORY_H = env_int("DREAMNET_MESH_PEER_HISTORY_H", 24, minimum=1)  # heartbeat rows kept this long
 MESH_WITNESS_RATE = env_str("DREAMNET_MESH_WITNESS_RATE", "120/m")  # add-checkpoint requests per client address
 # Outbound webhooks (docs/mesh.md "Webhooks"): retries back off exponentially for up to a day.
+# Webhooks to loopback, private, link-local (cloud metadata) or reserved addresses are refused unless allowed;
+# allowed by default outside production, where the receiver usually runs on the same machine.
+MESH_WEBHOOK_ALLOW_PRIVATE = env_bool("DREAMNET_MESH_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
 MESH_WEBHOOK_TIMEOUT_S = env_int("DREAMNET_MESH_WEBHOOK_TIMEOUT_S", 10, minimum=1, maximum=60)
 MESH_WEBHOOK_RETRY_BASE_S = env_int("DREAMNET_MESH_WEBHOOK_RETRY_BASE_S", 60, minimum=1)
 MESH_WEBHOOK_RETRY_MAX_INTERVAL_S = env_int("DREAMNET_MESH_WEBHOOK_RETRY_MAX_INTERVAL_S", 3600, minimum=1)

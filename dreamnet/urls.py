@@ -8,11 +8,13 @@ from django.urls import include, path
 from agents.dreamstar import views as dreamstar_views
 from dreamnet import views, views_compute, views_site
 from dreamnet.api import api
+from dreamnet.forms import AdminLoginForm, LoginForm
 from dreamnet.sitemaps import PagesSitemap, ProductSitemap
 
 admin.site.site_header = "DreamNet operations"
 admin.site.site_title = "DreamNet admin"
 admin.site.index_title = "Operate the node"
+admin.site.login_form = AdminLoginForm  # the sign-in lockout applies to the admin too
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -36,7 +38,11 @@ urlpatterns = [
     path("", include("mesh.urls")),
     path("", include("agents.urls")),
     path("", include("commerce.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

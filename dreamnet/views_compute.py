@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 
 from dreamnet.compute_jobs import KINDS, JobError, job_create, result_json
 from dreamnet.http import AuthenticatedHtmxRequest, operator_required
@@ -56,6 +57,11 @@ def compute_job(request: AuthenticatedHtmxRequest, pk: int) -> HttpResponse:
     return render(request, template, {"job": job, "data": result_json(job)})
 
 
+INLINE_MEDIA_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml", "text/plain", "application/json"}
+)
+
+
 @operator_required
 def artifact(request: AuthenticatedHtmxRequest, digest: str) -> HttpResponse:
     """Serve a stored artifact to operators (verified on the way out)."""
@@ -63,8 +69,12 @@ def artifact(request: AuthenticatedHtmxRequest, digest: str) -> HttpResponse:
     from mesh.services import artifact_read
 
     item = get_object_or_404(Artifact, blake3=digest)
-    response = HttpResponse(artifact_read(item), content_type=item.media_type)
-    response["Content-Disposition"] = f'inline; filename="{item.name}"'
-    if item.media_type == "image/svg+xml":
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    # Whoever holds a `mesh` key chooses an artifact's media type. Only types a browser cannot run as page or
+    # script are shown inline; anything else (HTML, JavaScript...) downloads as opaque bytes, so an artifact
+    # cannot script the console. The sandbox CSP keeps even an inline SVG in an origin of its own.
+    inline = item.media_type in INLINE_MEDIA_TYPES
+    response = HttpResponse(artifact_read(item), content_type=item.media_type if inline else "application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=not inline, filename=item.name)
+    style = " style-src 'unsafe-inline';" if item.media_type == "image/svg+xml" else ""
+    response["Content-Security-Policy"] = f"default-src 'none';{style} sandbox"
     return response

@@ -13,7 +13,9 @@ from dreamnet.site import changelog, lead_create, rate_limited, waitlist_confirm
 
 
 def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+    from dreamnet.security import client_ip
+
+    return client_ip(request)
 
 
 def dreamsnail(request: HtmxHttpRequest) -> HttpResponse:

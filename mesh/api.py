@@ -7,12 +7,14 @@ receipts and artifacts carry business data and need the ``mesh`` scope.
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
@@ -50,10 +52,18 @@ router = Router(tags=["mesh"])
 dreamsnail = Router(tags=["dreamsnail"])
 
 ERRORS_422 = {422: ErrorOut}
+MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
 
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
+
+
+def _single_form_values(request: HttpRequest, *names: str) -> None:
+    """Refuse a multipart field sent more than once: Django would silently keep the last one."""
+    repeated = [name for name in names if len(request.POST.getlist(name)) > 1 or len(request.FILES.getlist(name)) > 1]
+    if repeated:
+        raise ApiError(422, "repeated_field", f"Send each of these fields once: {', '.join(repeated)}.")
 
 
 def _mesh_error(exc: MeshError, status: int = 422) -> ApiError:
@@ -242,7 +252,7 @@ class ArtifactOut(Schema):
 
 
 @router.post(
-    "/artifacts", response={201: ArtifactOut, **AUTH_ERRORS, 413: ErrorOut, **ERRORS_422},
+    "/artifacts", response={201: ArtifactOut, **AUTH_ERRORS, 411: ErrorOut, 413: ErrorOut, **ERRORS_422},
     auth=require_scope("mesh"), summary="Store an artifact",
 )  # fmt: skip
 def artifact_upload(
@@ -250,15 +260,19 @@ def artifact_upload(
 ):
     """Store the uploaded file once under its BLAKE3 digest (uploading the same content again returns the same
     artifact). 413 above the size limit."""
+    _single_form_values(request, "file", "media_type", "compression")
     if file.size > settings.ARTIFACT_MAX_BYTES:
         raise ApiError(413, "too_large", f"The file is {file.size} bytes; the limit is {settings.ARTIFACT_MAX_BYTES}.")
     if compression not in ("none", "zstd"):
         raise ApiError(422, "bad_compression", "compression is 'none' or 'zstd'.")
+    media_type = (media_type or file.content_type or "application/octet-stream").strip().lower()
+    if len(media_type) > 127 or not MEDIA_TYPE_RE.fullmatch(media_type):
+        raise ApiError(422, "bad_media_type", "media_type is a MIME type such as 'image/png' (at most 127 characters).")
     try:
         artifact = artifact_store(
             content=file.read(),
-            name=file.name or "artifact",
-            media_type=media_type or file.content_type or "application/octet-stream",
+            name=(Path(file.name or "").name or "artifact")[:255],
+            media_type=media_type,
             compression=compression,
         )
     except MeshError as exc:
@@ -286,7 +300,8 @@ def artifact_download(request: HttpRequest, digest: str):
     except (OSError, dreamfile.DreamfileError) as exc:
         raise ApiError(409, "artifact_damaged", f"The stored artifact failed verification: {exc}") from exc
     response = HttpResponse(content, content_type=artifact.media_type)
-    response["Content-Disposition"] = f'attachment; filename="{artifact.name}"'
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=artifact.name)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
@@ -353,12 +368,16 @@ def commit(request: HttpRequest, body: CommitIn):
 
 
 @dreamsnail.post(
-    "/commit/file", response={201: CommitOut, 413: ErrorOut, 429: ErrorOut, **ERRORS_422}, throttle=_commit_throttle()
+    "/commit/file",
+    response={201: CommitOut, 411: ErrorOut, 413: ErrorOut, 429: ErrorOut, **ERRORS_422},
+    throttle=_commit_throttle(),
 )
 def commit_file(request: HttpRequest, file: File[UploadedFile], algorithm: Form[str] = "sha256"):
     """Hash an uploaded file server-side and commit the digest. The file itself is not kept."""
-    if file.size > settings.ARTIFACT_MAX_BYTES:
-        raise ApiError(413, "too_large", f"The file is {file.size} bytes; the limit is {settings.ARTIFACT_MAX_BYTES}.")
+    _single_form_values(request, "file", "algorithm")
+    if file.size > settings.DREAMSNAIL_MAX_FILE_BYTES:
+        limit = settings.DREAMSNAIL_MAX_FILE_BYTES
+        raise ApiError(413, "too_large", f"The file is {file.size} bytes; the limit is {limit}.")
     try:
         digest = dreamsnail_hash_upload(algorithm=algorithm.strip().lower(), chunks=file.chunks())
         row = dreamsnail_commit(algorithm=algorithm, digest=digest)
@@ -441,21 +460,27 @@ def _section(title: str) -> str:
     return "\n".join(lines[start:end]).strip() + "\n"
 
 
+# These answer Markdown, not JSON; declared by hand because ninja's `response=` describes JSON bodies.
+_MARKDOWN_RESPONSE = {
+    "responses": {200: {"description": "OK", "content": {"text/markdown": {"schema": {"type": "string"}}}}}
+}
+
+
 def _markdown(title: str) -> HttpResponse:
     return HttpResponse(_section(title), content_type="text/markdown; charset=utf-8")
 
 
-@dreamsnail.get("/spec", response={200: str}, summary="The DreamSnail format specification (Markdown)")
+@dreamsnail.get("/spec", openapi_extra=_MARKDOWN_RESPONSE, summary="The DreamSnail format specification (Markdown)")
 def spec(request: HttpRequest):
     return _markdown("specification")
 
 
-@dreamsnail.get("/summary", response={200: str}, summary="What DreamSnail is, in brief (Markdown)")
+@dreamsnail.get("/summary", openapi_extra=_MARKDOWN_RESPONSE, summary="What DreamSnail is, in brief (Markdown)")
 def summary(request: HttpRequest):
     return _markdown("summary")
 
 
-@dreamsnail.get("/roadmap", response={200: str}, summary="What DreamSnail will do next (Markdown)")
+@dreamsnail.get("/roadmap", openapi_extra=_MARKDOWN_RESPONSE, summary="What DreamSnail will do next (Markdown)")
 def roadmap(request: HttpRequest):
     return _markdown("roadmap")
 

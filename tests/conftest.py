@@ -33,9 +33,13 @@ def _user(username: str, **extra):
 
 @pytest.fixture(autouse=True)
 def _isolated_node(settings, tmp_path):
-    """Give each test its own DREAMNET_HOME (node identity, artifacts) and no background checkpoint timer."""
+    """Give each test its own DREAMNET_HOME (node identity, artifacts), no background checkpoint timer, and an
+    empty cache (rate limits, sign-in lockouts and API-key failure counts must not leak between tests or runs)."""
+    from django.core.cache import cache
+
     from mesh.identity import node_identity
 
+    cache.clear()
     settings.DREAMNET_HOME = tmp_path / "home"
     settings.DREAMNET_HOME.mkdir()
     settings.MESH_CHECKPOINT_TIMER = False

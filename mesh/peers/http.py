@@ -7,6 +7,8 @@ URL the operator registered; a 3xx answer is returned like any other status. Res
 from __future__ import annotations
 
 import email.message
+import ipaddress
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -72,16 +74,49 @@ def check_http_url(url: str, *, base: bool = False) -> str:
     return url.rstrip("/")
 
 
+def non_public_address(host: str) -> str | None:
+    """Return the first address ``host`` names or resolves to that is not on the public internet (loopback,
+    private, link-local such as cloud metadata at 169.254.169.254, reserved...), or None when all are public.
+
+    Raises :class:`Unreachable` when the name does not resolve.
+    """
+    try:
+        return None if ipaddress.ip_address(host.strip("[]")).is_global else host
+    except ValueError:
+        pass  # a name, not an address literal
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise Unreachable(f"{host} does not resolve: {exc}") from exc
+    for info in infos:
+        address = str(info[4][0]).split("%", 1)[0]
+        if not ipaddress.ip_address(address).is_global:
+            return address
+    return None
+
+
 def request(
-    method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float,
+    allow_private: bool = True,
 ) -> Response:
     """Send one request and return the response, whatever its status.
 
-    Raises :class:`Unreachable` when no HTTP response arrives (DNS, refused, TLS, timeout) or when the body
-    exceeds :data:`MAX_RESPONSE_BYTES`.
+    With ``allow_private=False`` a URL whose host is or resolves to a non-public address is refused (SSRF).
+    Raises :class:`Unreachable` when no HTTP response arrives (DNS, refused, TLS, timeout), when the target
+    is refused, or when the body exceeds :data:`MAX_RESPONSE_BYTES`.
     """
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https"):
         raise Unreachable(f"{method} {url} refused: only http:// and https:// URLs are requested")
+    if not allow_private:
+        address = non_public_address(parts.hostname or "")
+        if address is not None:
+            raise Unreachable(f"{method} {url} refused: {address} is not a public address")
     # S310: the scheme was just checked, so urllib cannot be pointed at file:// or custom schemes here.
     req = urllib.request.Request(url, data=body, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})})  # noqa: S310
     started = time.monotonic()

@@ -10,9 +10,11 @@ retry window closes. A subscription that keeps failing is paused and ``webhook.p
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
+import urllib.parse
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,9 +60,27 @@ def _check_name(name: str) -> str:
 
 def _check_url(url: str) -> str:
     try:
-        return http.check_http_url(url)
+        url = http.check_http_url(url)
     except ValueError as exc:
         raise WebhookError(f"The webhook URL is not usable: {exc}.", code="invalid_url") from exc
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not settings.MESH_WEBHOOK_ALLOW_PRIVATE and _literal_private(host):
+        raise WebhookError(
+            f"The webhook URL points at {host}, which is not a public address; webhooks go to the internet "
+            "(set DREAMNET_MESH_WEBHOOK_ALLOW_PRIVATE=1 to allow private targets).",
+            code="private_url",
+        )
+    return url
+
+
+def _literal_private(host: str) -> bool:
+    """A host that is plainly internal without a DNS lookup (names are checked again at every send)."""
+    if host == "localhost" or host.endswith((".localhost", ".internal", ".local")):
+        return True
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        return False
 
 
 def _check_topics(topics: Any) -> list[str]:
@@ -265,7 +285,8 @@ def webhook_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
     status_code, excerpt = None, ""
     try:
         response = http.request("POST", subscription.url, body=body, headers=headers,
-                                timeout=settings.MESH_WEBHOOK_TIMEOUT_S)  # fmt: skip
+                                timeout=settings.MESH_WEBHOOK_TIMEOUT_S,
+                                allow_private=settings.MESH_WEBHOOK_ALLOW_PRIVATE)  # fmt: skip
     except http.Unreachable as exc:
         error, duration_ms = str(exc), (timezone.now() - started).total_seconds() * 1000
     else:

@@ -1,0 +1,156 @@
+"""Fuzz the JSON API from its own OpenAPI document with Schemathesis.
+
+The operations are read from ``/api/openapi.json`` at run time, so every router mounted in
+``dreamnet.api._mount_app_routers`` is covered, including ones added after this file was written. Every response
+must be a non-5xx that the document declares (status, content type, body schema). The run is bounded and
+deterministic (a fixed seed, derandomized, a few examples per operation) so it fits the normal suite.
+
+Widen it locally with ``DREAMNET_FUZZ_EXAMPLES=100 pytest tests/dreamnet/test_api_fuzz.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import negative_data_rejection
+
+from dreamnet.apikeys import SCOPES, apikey_create
+
+FUZZ_EXAMPLES = int(os.environ.get("DREAMNET_FUZZ_EXAMPLES", "8"))
+FUZZ_SEED = 20261122
+
+
+def _config() -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": FUZZ_SEED,
+            "generation": {
+                "max-examples": FUZZ_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+                "no-shrink": True,
+                # Unknown query parameters are ignored by design (clients may send newer ones), not refused.
+                "allow-extra-parameters": False,
+            },
+            # The coverage phase enumerates every boundary of every field: thorough, but minutes per run.
+            # The examples and fuzzing phases stay on.
+            "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+            # A schema-valid request may still break a rule the document cannot state (a digest that is not
+            # hex, a size past the log's end, a malformed witness note): the handler answers a documented
+            # 400/422 with its own code. That
+            # is allowed here; `schema_valid_input_passes_validation` below catches the real mismatch.
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "413", "422", "429"]
+                }
+            },
+        }
+    )
+
+
+@pytest.fixture
+def all_scopes_key(db) -> str:
+    _key, raw = apikey_create(name="fuzz", scopes=list(SCOPES))
+    return raw
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Like Django's test client, keep the test's connection open across requests (the handler closes it at
+    request end, which would end the test transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def _no_key_throttling(settings):
+    """Schemathesis's ignored-auth check sends bad keys from one address; past the per-address limit every
+    keyed operation would answer 429 and its handler go unfuzzed. The limit is tested in
+    test_security_login.py. (The DreamSnail and witness throttles reset with the cache between operations.)"""
+    settings.DREAMNET_API_KEY_MAX_FAILURES = 1_000_000
+
+
+# The node serves HTTP through Django's ASGI handler (dreamnet.asgi); the WSGI handler runs the same middleware
+# and views synchronously, in the test's thread and database transaction. The document is read when this
+# module is collected, so it lists whatever routers are mounted then.
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", WSGIHandler(), config=_config())
+
+
+def schema_valid_input_passes_validation(ctx, response, case) -> None:
+    """A request generated from the document must get past ninja's own input validation: a
+    ``validation_error`` answer to it means the document and the validator disagree."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
+        return
+    body = response.json()
+    if body.get("code") != "validation_error":
+        return
+    # Schemathesis may send a `format: binary` multipart field as a plain form field, which Django (rightly)
+    # does not treat as an uploaded file; that is the generator's encoding, not a document mismatch.
+    problems = [e for e in body["detail"] if not (e.get("type") == "missing" and e.get("loc", [None])[0] == "file")]
+    assert not problems, f"A schema-valid request failed input validation: {body}"
+
+
+@schema.parametrize()
+@hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # one key serves every example
+def test_every_operation_answers_as_documented(case, all_scopes_key):
+    excluded = []
+    if case.media_type == "multipart/form-data":
+        # A form field carries text only: a "schema-violating" array or number becomes a valid string, and an
+        # empty array no field at all, so the negative check cannot tell a bad form from a good one here.
+        excluded.append(negative_data_rejection)
+    case.call_and_validate(
+        headers={"X-DREAMNET-KEY": all_scopes_key},
+        additional_checks=[schema_valid_input_passes_validation],
+        excluded_checks=excluded,
+    )
+
+
+def _secured_operations() -> list[tuple[str, str]]:
+    document = schema.raw_schema
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("security")
+    ]
+
+
+SECURED = _secured_operations()
+
+
+def test_the_document_lists_secured_operations():
+    assert len(SECURED) >= 30  # the mesh, missions, commerce and compute routers at least
+
+
+@pytest.mark.parametrize(("method", "path"), SECURED, ids=[f"{m} {p}" for m, p in SECURED])
+def test_a_call_without_a_key_is_refused_with_the_documented_401(client, method, path):
+    url = re.sub(r"\{[^}]+\}", "1", path)
+    response = client.generic(method, url, data=b"{}", content_type="application/json")
+    assert response.status_code == 401, response.content
+    assert set(response.json()) == {"detail", "code"}
+    declared = schema.raw_schema["paths"][path][method.lower()]["responses"]
+    assert "401" in declared
+
+
+@pytest.mark.django_db
+def test_a_repeated_query_parameter_is_refused_not_silently_dropped(client):
+    key = apikey_create(name="m", scopes=["mesh"])[1]
+    response = client.get("/api/mesh/events?topic=a&topic=b", headers={"X-DREAMNET-KEY": key})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Send each of these query parameters once: topic.",
+        "code": "repeated_parameter",
+    }
+    assert client.get("/api/mesh/events?topic=a", headers={"X-DREAMNET-KEY": key}).status_code == 200
