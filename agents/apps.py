@@ -9,9 +9,14 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         import agents.stats  # noqa: F401  (registers the strip's figures)
+        from agents.foundry.signals import connect
+
+        connect()
 
     def serve_setup(self, stdout) -> None:
         """Ensure the mission-recovery schedule (run by `manage.py serve`); agents and prices come from migrations."""
+        from agents.foundry.tasks import schedule_ensure as foundry_schedule_ensure
         from agents.tasks import schedule_ensure
 
         schedule_ensure()
+        foundry_schedule_ensure()

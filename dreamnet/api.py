@@ -225,6 +225,9 @@ def _mount_app_routers() -> None:
     api.add_router("/missions", missions_router)
     api.add_router("/runs", runs_router)
     api.add_router("/budget", budget_router)
+    from agents.foundry.api import router as foundry_router
+
+    api.add_router("/foundry/", foundry_router)
     from mesh.api import dreamsnail
     from mesh.api import router as mesh_router
 

@@ -384,6 +384,10 @@ MISSION_MAX_INPUT_CHARS = env_int("DREAMNET_MISSION_MAX_INPUT_CHARS", 20_000, mi
 MISSION_TIMEOUT_S = env_int("DREAMNET_MISSION_TIMEOUT_S", Q_TIMEOUT_S - 30, minimum=5)
 # A running mission's lease: another worker may resume it only after the lease lapses (the worker died).
 MISSION_LEASE_S = env_int("DREAMNET_MISSION_LEASE_S", LLM_TIMEOUT_S * (LLM_MAX_RETRIES + 1) + 60, minimum=5)
+# Agent foundry: nightly evolution is off while FOUNDRY_NIGHTLY_HYBRIDS is 0.
+FOUNDRY_NIGHTLY_HYBRIDS = env_int("DREAMNET_FOUNDRY_NIGHTLY_HYBRIDS", 0, minimum=0, maximum=20)
+FOUNDRY_BUDGET_SHARE_PCT = env_int("DREAMNET_FOUNDRY_BUDGET_SHARE_PCT", 10, minimum=1, maximum=100)
+FOUNDRY_EVALUATION_SET = env_str("DREAMNET_FOUNDRY_EVALUATION_SET", "foundry-basics")
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"
