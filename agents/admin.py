@@ -84,3 +84,6 @@ class LlmCallAdmin(ReadOnlyAdmin):
         "latency_ms",
     ]
     list_filter = ["provider", "status", "model"]
+
+
+import agents.foundry.admin  # noqa: E402,F401  (registers the foundry admin)

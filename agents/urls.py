@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from agents import views
+from agents.foundry import views as foundry_views
 
 app_name = "agents"
 
@@ -15,4 +16,7 @@ urlpatterns = [
     path("console/missions/<int:mission_id>/approve", views.mission_approve_view, name="approve"),
     path("console/agents/", views.agents_console, name="agents"),
     path("console/budget/", views.budget_console, name="budget"),
+    path("console/foundry/", foundry_views.foundry_console, name="foundry"),
+    path("console/foundry/hybrids/<int:hybrid_id>/evaluate", foundry_views.foundry_evaluate, name="foundry-evaluate"),
+    path("console/foundry/hybrids/<int:hybrid_id>/promote", foundry_views.foundry_promote, name="foundry-promote"),
 ]

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from agents.foundry import views as foundry_views
 from dreamnet import views, views_compute, views_site
 from dreamnet.api import api
 from dreamnet.sitemaps import PagesSitemap, ProductSitemap
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("status", views.status_page, name="status"),
     path("dreamsnail", views_site.dreamsnail, name="dreamsnail"),
+    path("foundry", foundry_views.foundry_page, name="foundry"),
     path("showcase/<slug:kind>", views_site.showcase_frame, name="showcase-frame"),
     path("contact", views_site.contact, name="contact"),
     path("contact/thanks", views_site.contact_thanks, name="contact-thanks"),

@@ -60,7 +60,12 @@ def traits_catalogue(*, include_retired: bool = False) -> list[dict[str, Any]]:
 
 def hybrid_list(*, limit: int = 100) -> QuerySet[Hybrid]:
     return Hybrid.objects.select_related("child", "parent_a", "parent_b").prefetch_related(
-        Prefetch("evaluations", queryset=Evaluation.objects.order_by("-created_at").prefetch_related("runs"))
+        Prefetch(
+            "evaluations",
+            queryset=Evaluation.objects.select_related("evaluation_set")
+            .order_by("-created_at")
+            .prefetch_related("runs"),
+        )
     )[:limit]
 
 

@@ -125,9 +125,8 @@ def test_the_api_refuses_an_unknown_set_and_creates_nothing(client, foundry_head
 
 
 def test_a_refused_mission_rolls_the_whole_evaluation_back(hybrid, settings):
-    from agents.models import Budget
-
     from agents.budget import budget_for_month
+    from agents.models import Budget
 
     budget = budget_for_month()
     Budget.objects.filter(pk=budget.pk).update(cap_usd=0)
