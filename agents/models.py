@@ -319,4 +319,6 @@ class LlmCall(models.Model):
 
     def __str__(self) -> str:
         return f"mission {self.mission_id} call {self.seq} ({self.model})"
-from agents.foundry.models import *  # noqa: E402,F401,F403  (registers the foundry models)
+
+
+from agents.foundry.models import *  # noqa: E402, F403  (registers the foundry models)
