@@ -448,25 +448,29 @@ def evolution_nightly(*, today: date | None = None) -> dict[str, Any]:
     share = (budget.cap_usd * settings.FOUNDRY_BUDGET_SHARE_PCT / 100).quantize(Decimal("0.000001"))
     provider = provider_name_configured()
     for number in range(wanted):
-        hybrid, _ = hybrid_breed(parent_a=parents[0].slug, parent_b=parents[1].slug,
-                                 seed=f"nightly-{today.isoformat()}-{number}", via=NIGHTLY_VIA)  # fmt: skip
-        agents = (hybrid.child, hybrid.parent_a, hybrid.parent_b)
-        forecast = sum(
-            (mission_forecast(agent=a, kind=Mission.Kind.EVALUATE, data=data,
-                              model=model_for(agent=a, provider=provider)).worst_case_usd for a in agents),
-            ZERO,
-        )  # fmt: skip
-        used = nightly_spend_usd(month_start=budget.month)
-        if used + forecast > share:
-            report["stopped"] = (f"Budget share used: ${used} of ${share} spent or reserved; the next evaluation "
-                                 f"may cost ${forecast}.")  # fmt: skip
-            break
-        if hybrid.evaluations.exists():
-            continue
-        try:
-            evaluation = evaluation_start(hybrid=hybrid, set_slug=set_slug, via=NIGHTLY_VIA)
-        except AgentsError as exc:
-            report["stopped"] = str(exc)
-            break
+        # Breed and evaluate together: a child whose evaluation does not fit the share is rolled back with it.
+        with transaction.atomic():
+            hybrid, _ = hybrid_breed(parent_a=parents[0].slug, parent_b=parents[1].slug,
+                                     seed=f"nightly-{today.isoformat()}-{number}", via=NIGHTLY_VIA)  # fmt: skip
+            if hybrid.evaluations.exists():
+                continue
+            agents = (hybrid.child, hybrid.parent_a, hybrid.parent_b)
+            forecast = sum(
+                (mission_forecast(agent=a, kind=Mission.Kind.EVALUATE, data=data,
+                                  model=model_for(agent=a, provider=provider)).worst_case_usd for a in agents),
+                ZERO,
+            )  # fmt: skip
+            used = nightly_spend_usd(month_start=budget.month)
+            if used + forecast > share:
+                report["stopped"] = (f"Budget share used: ${used} of ${share} spent or reserved; the next "
+                                     f"evaluation may cost ${forecast}.")  # fmt: skip
+                transaction.set_rollback(True)
+                break
+            try:
+                evaluation = evaluation_start(hybrid=hybrid, set_slug=set_slug, via=NIGHTLY_VIA)
+            except AgentsError as exc:
+                report["stopped"] = str(exc)
+                transaction.set_rollback(True)
+                break
         report["bred"].append({"hybrid": hybrid.pk, "child": hybrid.child.slug, "evaluation": evaluation.pk})
     return report
