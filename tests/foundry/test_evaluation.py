@@ -136,3 +136,31 @@ def test_a_refused_mission_rolls_the_whole_evaluation_back(hybrid, settings):
         evaluation_start(hybrid=hybrid, set_slug="foundry-basics")
     assert refused.value.code == "over_budget"
     assert not Evaluation.objects.exists() and not Mission.objects.exists()
+
+
+def test_a_resumed_evaluate_mission_never_repeats_a_call(hybrid, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from agents.services import mission_run
+
+    class DiesOnce(OfflineProvider):
+        calls = 0
+
+        def complete(self, request):
+            DiesOnce.calls += 1
+            if DiesOnce.calls == 3:
+                raise SystemExit  # the worker dies mid-mission, before call 3 is recorded
+            return super().complete(request)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        evaluation = evaluation_start(hybrid=hybrid, set_slug="foundry-basics")
+    mission = evaluation.runs.get(role="child").mission
+    with pytest.raises(SystemExit):
+        mission_run(mission_id=mission.pk, provider=DiesOnce())
+    assert mission.steps.count() == 2
+    Mission.objects.filter(pk=mission.pk).update(lease_until=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        mission = mission_run(mission_id=mission.pk, provider=DiesOnce())
+    assert mission.status == "succeeded" and DiesOnce.calls == 6  # 2 + the one that died + 3 after resuming
+    assert LlmCall.objects.filter(mission=mission).count() == 5 and mission.steps.count() == 5
+    assert evaluation.runs.get(role="child").results.count() == 5
