@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dreamnet.apikeys import apikey_create
-from tests.agents.conftest import fake_openai, test_price, tester  # noqa: F401  (fixtures)
+from tests.agents.conftest import fake_openai, seeded, test_price, tester  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
