@@ -44,12 +44,14 @@ def foundry_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
             verb = "Bred" if created else "These parents and seed already bred"
             messages.success(request, f"{verb} {hybrid.child.slug} (generation {hybrid.generation}).")
             return redirect("agents:foundry")
+    hybrids = list(selectors.hybrid_list())
+    running = any(e.status == "running" for h in hybrids for e in h.evaluations.all()[:1])
+    template = "foundry/console.html#hybrids" if request.htmx and request.method == "GET" else "foundry/console.html"
     return render(
         request,
-        "foundry/console.html",
-        {"form": form, "hybrids": selectors.hybrid_list(), "evaluate_form": EvaluateForm(initial={
-            "evaluation_set": "foundry-basics"})},
-    )  # fmt: skip
+        template,
+        {"form": form, "hybrids": hybrids, "running": running, "evaluate_form": EvaluateForm()},
+    )
 
 
 @require_POST

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
 from agents.foundry.models import EvaluationSet, Hybrid
@@ -25,6 +27,8 @@ def test_the_public_page_draws_the_lineage(client):
     html = client.get("/foundry").content.decode()
     assert '<svg class="lineage" role="img"' in html and '<title id="lineage-title">' in html
     assert html.count('class="edge"') == 4
+    svg = html[html.index("<svg") : html.index("</svg>") + len("</svg>")]
+    ElementTree.fromstring(svg)  # noqa: S314  (well-formed XML; our own page, not untrusted input)
     assert f"analyst → {first.child.slug}" in html and f"{first.child.slug} → {second.child.slug}" in html
     assert f"<strong>{second.child.slug}</strong> — generation 2, draft" in html
     assert "/foundry" in client.get("/sitemap.xml").content.decode()
@@ -40,6 +44,9 @@ def test_an_operator_breeds_evaluates_and_is_asked_to_confirm(client, olivia, dj
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(f"/console/foundry/hybrids/{hybrid.pk}/evaluate", {"evaluation_set": "foundry-basics"})
     assert response.status_code == 302 and Mission.objects.filter(kind="evaluate").count() == 3
+    partial = client.get("/console/foundry/", headers={"HX-Request": "true"}).content.decode()
+    assert partial.strip().startswith('<section id="hybrids"') and 'hx-trigger="every 5s"' in partial
+    assert "<html" not in partial and "running" in partial
     confirm = client.get(f"/console/foundry/hybrids/{hybrid.pk}/promote")
     assert confirm.status_code == 200 and "running" in confirm.content.decode()
     refused = client.post(f"/console/foundry/hybrids/{hybrid.pk}/promote", {})
