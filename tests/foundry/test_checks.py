@@ -51,3 +51,23 @@ def test_scoring_never_raises_on_odd_output():
     spec = check_validate("json_schema", {"schema": {"type": "object"}})
     assert not check_score("json_schema", spec, "no json { here").passed
     assert not check_score("numeric", check_validate("numeric", {"expected": 1}), "none").passed
+
+
+@pytest.mark.django_db
+def test_a_set_with_one_invalid_case_is_not_created():
+    from agents.errors import AgentsError
+    from agents.foundry.models import EvaluationCase, EvaluationSet
+    from agents.foundry.services import evaluation_set_create
+
+    cases = [
+        {"prompt": "2 + 2?", "check_kind": "numeric", "check_spec": {"expected": 4}},
+        {"prompt": "JSON please", "check_kind": "json_schema", "check_spec": {"schema": {"type": 12}}},
+    ]
+    with pytest.raises(AgentsError) as refused:
+        evaluation_set_create(slug="mixed", name="Mixed", cases=cases)
+    assert refused.value.code == "invalid_check" and "Case 2" in str(refused.value)
+    assert not EvaluationSet.objects.filter(slug="mixed").exists()
+    cases[1]["check_spec"] = {"schema": {"type": "object"}}
+    created = evaluation_set_create(slug="mixed", name="Mixed", cases=cases)
+    assert list(created.cases.values_list("check_kind", flat=True)) == ["numeric", "json_schema"]
+    assert EvaluationCase.objects.get(evaluation_set=created, position=1).check_spec == {"expected": 4, "tolerance": 0}
