@@ -329,6 +329,17 @@ def evaluation_collect(*, mission: Mission) -> Evaluation | None:
     return evaluation
 
 
+def evaluations_collect_pending() -> int:
+    """Collect every ended evaluate mission whose collection did not happen (its after-commit hook failed or
+    the process died in between); return how many runs were collected. Run by the nightly task."""
+    pending = EvaluationRun.objects.filter(collected_at__isnull=True, mission__status__in=Mission.TERMINAL)
+    count = 0
+    for run in pending.select_related("mission"):
+        evaluation_collect(mission=run.mission)
+        count += 1
+    return count
+
+
 def mission_ended(*, mission_id: int) -> None:
     """After a mission ends: collect it into its evaluation (evaluate missions) and refresh its agent's
     ``missions`` telemetry. Called after commit by the Mission post_save hook."""

@@ -61,3 +61,20 @@ def test_serve_setup_ensures_the_schedule():
     assert (schedule.next_run.hour, schedule.next_run.minute) == (3, 0)
     apps.get_app_config("agents").serve_setup(None)
     assert Schedule.objects.filter(name=NIGHTLY_SCHEDULE).count() == 1
+
+
+def test_the_nightly_task_collects_runs_whose_collection_was_lost(hybrid, django_capture_on_commit_callbacks):
+    from agents.foundry.services import evaluation_start
+    from agents.foundry.tasks import evolution_nightly_task
+    from agents.llm.offline import OfflineProvider
+    from agents.services import mission_run
+
+    with django_capture_on_commit_callbacks(execute=False):
+        evaluation = evaluation_start(hybrid=hybrid, set_slug="foundry-basics")
+        for run in evaluation.runs.all():  # after-commit hooks discarded: the collection never happens
+            mission_run(mission_id=run.mission_id, provider=OfflineProvider())
+    evaluation.refresh_from_db()
+    assert evaluation.status == "running"
+    report = evolution_nightly_task()
+    evaluation.refresh_from_db()
+    assert report["collected_runs"] == 3 and evaluation.status == "complete"
