@@ -177,6 +177,7 @@ class Mission(models.Model):
         BRIEF = "brief"
         # Kinds run by their own runner (agents/kinds.py) instead of the turn loop.
         EVALUATE = "evaluate"
+        MUTATE = "mutate"  # the foundry's LLM rewrite of a bred child's prompt
         INGEST = "ingest"
         GENERATE = "generate"
         CODEGEN = "codegen"

@@ -153,7 +153,9 @@ def generation_of(agent: Agent) -> int:
     return Hybrid.objects.filter(child=agent).values_list("generation", flat=True).first() or 0
 
 
-def hybrid_breed(*, parent_a: str, parent_b: str, seed: str, by: Any = None, via: str = "") -> tuple[Hybrid, bool]:
+def hybrid_breed(
+    *, parent_a: str, parent_b: str, seed: str, by: Any = None, via: str = "", mutate: bool = True
+) -> tuple[Hybrid, bool]:
     """Breed a draft child of two agents with ``seed``; return (hybrid, created).
 
     The parents are taken in slug order, so (a, b) and (b, a) are the same request; the same request returns
@@ -210,7 +212,25 @@ def hybrid_breed(*, parent_a: str, parent_b: str, seed: str, by: Any = None, via
         if existing is None:
             raise
         return existing, False
+    if mutate:
+        _mutation_start(hybrid=hybrid, by=by, via=via)
     return hybrid, True
+
+
+def _mutation_start(*, hybrid: Hybrid, by: Any, via: str) -> None:
+    from agents.llm import provider_name_configured
+    from agents.services import mission_create
+
+    if not settings.FOUNDRY_MUTATION_PROMPT or provider_name_configured() == "offline":
+        return
+    try:
+        mission = mission_create(kind=Mission.Kind.MUTATE, agent_slug=hybrid.child.slug, data={"hybrid": hybrid.pk},
+                                 by=by, via=via or "foundry", allow_draft=True)  # fmt: skip
+    except AgentsError as exc:
+        hybrid.mutation = hybrid.mutation | {"llm": {"refused": str(exc)}}
+    else:
+        hybrid.mutation = hybrid.mutation | {"llm": {"mission": mission.pk, "status": "queued"}}
+    hybrid.save(update_fields=["mutation"])
 
 
 # Evaluation sets ----------------------------------------------------------------------------------------
@@ -256,6 +276,10 @@ def evaluation_start(
     evaluation_set = EvaluationSet.objects.filter(slug=set_slug).first()
     if evaluation_set is None:
         raise AgentsError(f"No evaluation set has the slug {set_slug!r}.", code="unknown_evaluation_set", status=404)
+    pending = Mission.objects.filter(kind=Mission.Kind.MUTATE, agent=hybrid.child).exclude(status__in=Mission.TERMINAL)
+    if pending.exists():
+        raise AgentsError(f"{hybrid.child.slug!r} is still being rewritten (mission {pending.first().pk}); evaluate "
+                          "it when that mission ends.", code="mutation_pending", status=409)  # fmt: skip
     roles = [
         (EvaluationRun.Role.CHILD, hybrid.child),
         (EvaluationRun.Role.PARENT_A, hybrid.parent_a),
@@ -462,7 +486,8 @@ def evolution_nightly(*, today: date | None = None) -> dict[str, Any]:
         # Breed and evaluate together: a child whose evaluation does not fit the share is rolled back with it.
         with transaction.atomic():
             hybrid, _ = hybrid_breed(parent_a=parents[0].slug, parent_b=parents[1].slug,
-                                     seed=f"nightly-{today.isoformat()}-{number}", via=NIGHTLY_VIA)  # fmt: skip
+                                     seed=f"nightly-{today.isoformat()}-{number}", via=NIGHTLY_VIA,
+                                     mutate=False)  # fmt: skip
             if hybrid.evaluations.exists():
                 continue
             agents = (hybrid.child, hybrid.parent_a, hybrid.parent_b)

@@ -16,6 +16,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name="mission",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("task", "Task"),
+                    ("brief", "Brief"),
+                    ("evaluate", "Evaluate"),
+                    ("mutate", "Mutate"),
+                    ("ingest", "Ingest"),
+                    ("generate", "Generate"),
+                    ("codegen", "Codegen"),
+                ],
+                max_length=10,
+            ),
+        ),
         migrations.CreateModel(
             name="EvaluationCase",
             fields=[
