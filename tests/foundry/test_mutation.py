@@ -58,3 +58,14 @@ def test_a_malformed_reply_leaves_the_bred_prompt(settings, fake_openai, django_
     mission = mission_run(mission_id=Mission.objects.get(kind="mutate").pk)
     assert mission.status == "failed" and "JSON array" in mission.error
     assert Agent.objects.get(pk=hybrid.child_id).system_prompt == hybrid.child.system_prompt
+
+
+def test_the_console_shows_a_refused_rewrite(settings, client, olivia):
+    settings.FOUNDRY_MUTATION_PROMPT = "Rewrite."
+    settings.LLM_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.LLM_MODEL = "no-such-priced-model"
+    hybrid, _ = hybrid_breed(parent_a="orchestrator", parent_b="analyst", seed="refused")
+    assert "no price" in hybrid.mutation["llm"]["refused"] and not Mission.objects.exists()
+    client.force_login(olivia)
+    assert "LLM rewrite refused" in client.get("/console/foundry/").content.decode()
