@@ -93,5 +93,6 @@ class RequestFileAdmin(ReadOnlyAdmin):
     search_fields = ["name", "blake3", "claim"]
 
 
-import agents.dreamstar.admin  # noqa: E402,F401  (registers the dreamstar admin)
+import agents.dreamstar.admin  # noqa: E402  (registers the dreamstar admin)
+import agents.foundry.admin  # noqa: E402,F401  (registers the foundry admin)
 from agents.codegen import admin as _codegen_admin  # noqa: E402,F401  (registers the codegen admin)

@@ -10,17 +10,21 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         import agents.stats  # noqa: F401  (registers the strip's figures)
+        from agents.foundry.signals import connect
         from agents.watcher.health import probe_request_folder
         from dreamnet.health import probe
 
         probe("request_folder", required=False)(probe_request_folder)
+        connect()
 
     def serve_setup(self, stdout) -> None:
-        """Ensure the mission-recovery and request-folder schedules (run by `manage.py serve`); agents and prices
-        come from migrations."""
+        """Ensure the mission-recovery, request-folder and nightly-evolution schedules (run by `manage.py serve`);
+        agents and prices come from migrations."""
+        from agents.foundry.tasks import schedule_ensure as foundry_schedule_ensure
         from agents.tasks import schedule_ensure
         from agents.watcher.tasks import schedule_ensure as request_schedule_ensure
 
         schedule_ensure()
         request_schedule_ensure()
+        foundry_schedule_ensure()
         stdout.write(f"Request folder (files dropped here become missions): {settings.REQUESTS_DIR}")

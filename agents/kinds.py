@@ -36,6 +36,7 @@ ZERO = Decimal(0)
 # kind -> runner module. A kind whose module is missing is refused at launch with ``kind_unavailable``.
 RUNNERS: dict[str, str] = {
     "evaluate": "agents.foundry.runner",
+    "mutate": "agents.foundry.mutation",
     "ingest": "agents.dreamstar.runners.ingest",
     "generate": "agents.dreamstar.runners.generate",
     "codegen": "agents.codegen.runner",

@@ -177,6 +177,7 @@ class Mission(models.Model):
         BRIEF = "brief"
         # Kinds run by their own runner (agents/kinds.py) instead of the turn loop.
         EVALUATE = "evaluate"
+        MUTATE = "mutate"  # the foundry's LLM rewrite of a bred child's prompt
         INGEST = "ingest"
         GENERATE = "generate"
         CODEGEN = "codegen"
@@ -323,4 +324,5 @@ class LlmCall(models.Model):
 
 from agents.codegen.models import *  # noqa: E402, F403  (registers the codegen models)
 from agents.dreamstar.models import *  # noqa: E402, F403  (registers the dreamstar models)
+from agents.foundry.models import *  # noqa: E402, F403  (registers the foundry models)
 from agents.watcher.models import *  # noqa: E402,F403  (registers the watcher models)

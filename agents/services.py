@@ -103,12 +103,14 @@ def mission_create(
     budget_usd: Decimal | None = None,
     model: str | None = None,
     parent: Mission | None = None,
+    allow_draft: bool = False,
 ) -> Mission:
     """Create a mission, queue it (after commit) or hold it for approval when its forecast is above
     DREAMNET_MISSION_APPROVAL_USD. Publishes ``mission.created``.
 
     Refuses (AgentsError) an unknown or inactive agent, an unknown kind, bad or oversized input, an unpriced
     model, and a mission whose first call cannot fit the month's remaining budget or its own cap.
+    ``allow_draft`` lets a draft agent run (the foundry evaluates draft hybrids); retired agents never run.
     """
     if kind not in Mission.Kind.values:
         raise AgentsError(
@@ -119,7 +121,7 @@ def mission_create(
         raise AgentsError(
             f"No agent has the slug {agent_slug!r}; GET /api/agents lists them.", code="unknown_agent", status=404
         )
-    if agent.status != Agent.Status.ACTIVE:
+    if agent.status != Agent.Status.ACTIVE and not (allow_draft and agent.status == Agent.Status.DRAFT):
         raise AgentsError(
             f"Agent {agent.slug!r} is {agent.status}; only active agents run missions.", code="agent_not_active"
         )

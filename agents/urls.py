@@ -5,6 +5,7 @@ from django.urls import path
 from agents import views
 from agents.codegen import views as codegen_views
 from agents.dreamstar import views as dreamstar_views
+from agents.foundry import views as foundry_views
 from agents.watcher import views as watcher_views
 
 app_name = "agents"
@@ -34,4 +35,7 @@ urlpatterns = [
         dreamstar_views.dreamstar_generation,
         name="dreamstar-generation",
     ),
+    path("console/foundry/", foundry_views.foundry_console, name="foundry"),
+    path("console/foundry/hybrids/<int:hybrid_id>/evaluate", foundry_views.foundry_evaluate, name="foundry-evaluate"),
+    path("console/foundry/hybrids/<int:hybrid_id>/promote", foundry_views.foundry_promote, name="foundry-promote"),
 ]

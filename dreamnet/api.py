@@ -313,6 +313,9 @@ def _mount_app_routers() -> None:
     from agents.dreamstar.api import router as dreamstar_router
 
     api.add_router("/dreamstar/", dreamstar_router)
+    from agents.foundry.api import router as foundry_router
+
+    api.add_router("/foundry/", foundry_router)
     from mesh.api import dreamsnail
     from mesh.api import router as mesh_router
 

@@ -419,6 +419,12 @@ DREAMSTAR_TOP_K = env_int("DREAMNET_DREAMSTAR_TOP_K", 6, minimum=1, maximum=20)
 DREAMSTAR_EMBEDDING_MODEL = env_str("DREAMNET_DREAMSTAR_EMBEDDING_MODEL", "")
 if DREAMSTAR_CHUNK_OVERLAP >= DREAMSTAR_CHUNK_CHARS:
     raise ImproperlyConfigured("DREAMNET_DREAMSTAR_CHUNK_OVERLAP must be below DREAMNET_DREAMSTAR_CHUNK_CHARS.")
+# Agent foundry: nightly evolution is off while FOUNDRY_NIGHTLY_HYBRIDS is 0.
+FOUNDRY_NIGHTLY_HYBRIDS = env_int("DREAMNET_FOUNDRY_NIGHTLY_HYBRIDS", 0, minimum=0, maximum=20)
+FOUNDRY_BUDGET_SHARE_PCT = env_int("DREAMNET_FOUNDRY_BUDGET_SHARE_PCT", 10, minimum=1, maximum=100)
+FOUNDRY_EVALUATION_SET = env_str("DREAMNET_FOUNDRY_EVALUATION_SET", "foundry-basics")
+# Set to have a real model rewrite each bred child's prompt sections (a budgeted `mutate` mission).
+FOUNDRY_MUTATION_PROMPT = env_str("DREAMNET_FOUNDRY_MUTATION_PROMPT", "")
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
 _shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"

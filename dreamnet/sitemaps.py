@@ -8,7 +8,7 @@ class PagesSitemap(Sitemap):
     changefreq = "daily"
 
     def items(self) -> list[str]:
-        return ["home", "commerce:catalog", "commerce:intelligence", "dreamsnail", "dreamstar", "status", "contact", "changelog",
+        return ["home", "commerce:catalog", "commerce:intelligence", "dreamsnail", "dreamstar", "foundry", "status", "contact", "changelog",
                 "privacy", "terms"]  # fmt: skip
 
     def location(self, item: str) -> str:

@@ -6,6 +6,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from agents.dreamstar import views as dreamstar_views
+from agents.foundry import views as foundry_views
 from dreamnet import views, views_compute, views_site
 from dreamnet.api import api
 from dreamnet.forms import AdminLoginForm, LoginForm
@@ -21,6 +22,7 @@ urlpatterns = [
     path("status", views.status_page, name="status"),
     path("dreamsnail", views_site.dreamsnail, name="dreamsnail"),
     path("dreamstar", dreamstar_views.dreamstar_page, name="dreamstar"),
+    path("foundry", foundry_views.foundry_page, name="foundry"),
     path("showcase/<slug:kind>", views_site.showcase_frame, name="showcase-frame"),
     path("contact", views_site.contact, name="contact"),
     path("contact/thanks", views_site.contact_thanks, name="contact-thanks"),

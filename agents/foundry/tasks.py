@@ -1,0 +1,36 @@
+"""Django-Q2 entry points of the foundry: the nightly evolution run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django_q.models import Schedule
+
+NIGHTLY_SCHEDULE = "agents: foundry nightly evolution"
+
+
+def evolution_nightly_task() -> dict[str, Any]:
+    """Collect evaluation runs left uncollected, then breed and evaluate tonight's hybrids (breeding is a no-op
+    while DREAMNET_FOUNDRY_NIGHTLY_HYBRIDS is 0)."""
+    from agents.foundry.services import evaluations_collect_pending, evolution_nightly
+
+    collected = evaluations_collect_pending()
+    return evolution_nightly() | {"collected_runs": collected}
+
+
+def schedule_ensure() -> None:
+    """Ensure the daily schedule, first run at the next 03:00 UTC (kept when it exists); the task itself checks
+    whether evolution is on."""
+    now = timezone.now()
+    first = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    if first <= now:
+        first += timedelta(days=1)
+    Schedule.objects.update_or_create(
+        name=NIGHTLY_SCHEDULE,
+        defaults={"func": "agents.foundry.tasks.evolution_nightly_task", "schedule_type": Schedule.DAILY,
+                  "repeats": -1},
+        create_defaults={"func": "agents.foundry.tasks.evolution_nightly_task", "schedule_type": Schedule.DAILY,
+                         "repeats": -1, "next_run": first},
+    )  # fmt: skip
