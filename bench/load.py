@@ -1,0 +1,239 @@
+"""Load figures on loopback: HTTP requests/s with p50/p99 per page against a bare Django view, and websocket fan-out.
+
+    .venv/bin/python bench/load.py [--quick] [--seconds S] [--concurrency C]
+
+Runs on a throw-away SQLite database in a temporary DREAMNET_HOME (never on your data), the demo catalog loaded.
+Two topologies, started here and stopped at the end, each serving the same project:
+- daphne: one daphne process for HTTP and websockets (what `manage.py serve` runs);
+- production: HTTP through `uvicorn --workers N` (N = CPU cores), websockets through daphne.
+For each, C keep-alive connections send requests for S seconds to each target in turn: the bare view
+(`/bench/bare`, an HttpResponse("ok") mounted by bench/load_settings.py only), the catalog page (`/metals`),
+a product page (`/metals/{sku}`), `/api/health` and a DreamSnail commit (POST /api/dreamsnail/commit, a fresh
+digest each; its rate limit is lifted for the run). Each line prints req/s, p50 and p99, and the ratio of the
+target's throughput to the bare view's in the same topology and run.
+Fan-out: K websocket clients on /ws/status/ of the daphne process, one public event published; how many received
+it within 1 s of the publish (K = 100, 300, 1000; 100 and 300 with --quick).
+Each target gets a short warm-up that is not counted. --quick takes about 45 s; the default about 2 minutes. The load generator shares the machine's cores with the
+servers: the figures are what one machine does with both, not a server's ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SKU = "xau-bar-1oz-pamp"
+
+
+def _setup() -> dict[str, str]:
+    home = tempfile.mkdtemp(prefix="dreamnet-load-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DREAMNET_", "DATABASE_URL", "REDIS_URL"))}
+    env |= {
+        "DREAMNET_HOME": home,
+        "DJANGO_SETTINGS_MODULE": "bench.load_settings",
+        "PYTHONPATH": str(ROOT),
+        "DREAMNET_MESH_CHECKPOINT_TIMER": "false",
+        "DREAMNET_DREAMSNAIL_COMMIT_RATE": "1000000/m",
+    }
+    os.environ.clear()
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from commerce.demo import demo_catalog_load
+    from commerce.services import spot_refresh
+
+    call_command("migrate", verbosity=0)
+    demo_catalog_load()
+    spot_refresh()
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/bare", timeout=2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"{argv[2]} exited while starting (code {proc.returncode})") from None
+            time.sleep(0.3)
+    raise SystemExit(f"{argv[2]} did not answer on port {port} within 60 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+# A minimal HTTP/1.1 keep-alive client: the standard library has no async one, and a heavy client would take
+# CPU from the servers it measures.
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+def _request(target: str, port: int) -> bytes:
+    host = f"127.0.0.1:{port}"
+    if target == "commit":
+        body = json.dumps({"algorithm": "sha256", "digest": secrets.token_hex(32)}).encode()
+        return (
+            f"POST /api/dreamsnail/commit HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+
+async def _load(port: int, target: str, seconds: float, concurrency: int) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                writer.write(_request(target, port))
+                status = await _read_response(reader)
+                latencies.append(time.perf_counter() - started)
+                if status >= 400:
+                    errors += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "requests": len(latencies),
+        "errors": errors,
+    }
+
+
+async def _fanout(port: int, clients: int) -> tuple[int, float]:
+    """Connect ``clients`` websockets, publish one public event, count those that got it within 1 s."""
+    from asgiref.sync import sync_to_async
+    from websockets.asyncio.client import connect
+
+    import mesh
+
+    sockets = []
+    for _ in range(clients):
+        ws = await connect(f"ws://127.0.0.1:{port}/ws/status/", open_timeout=30, max_queue=None)
+        sockets.append(ws)
+    await asyncio.gather(*(ws.recv() for ws in sockets))  # each one's first snapshot: it is in the group
+    nonce = secrets.token_hex(8)
+    published = time.perf_counter()
+    await sync_to_async(mesh.publish)("status.bench", {"nonce": nonce})
+    deadline = published + 1.0
+
+    async def got_it(ws) -> bool:
+        while (left := deadline - time.perf_counter()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), left))
+            except TimeoutError:
+                return False
+            if message.get("type") == "event" and message["event"]["payload"].get("nonce") == nonce:
+                return True
+        return False
+
+    received = sum(await asyncio.gather(*(got_it(ws) for ws in sockets)))
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    return received, time.perf_counter() - published
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="about 30 s in all")
+    parser.add_argument("--seconds", type=float, help="seconds per target and topology (default 5; 1.5 with --quick)")
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections (default 16)")
+    args = parser.parse_args()
+    seconds = args.seconds or (1.5 if args.quick else 5.0)
+    fanout_sizes = [100, 300] if args.quick else [100, 300, 1000]
+    env = _setup()
+    cores = os.cpu_count() or 1
+    targets = [("bare view", "/bench/bare"), ("catalog /metals", "/metals"), ("product /metals/{sku}", f"/metals/{SKU}"),
+               ("/api/health", "/api/health"), ("DreamSnail commit", "commit")]  # fmt: skip
+    load = os.getloadavg()[0]
+    print(
+        f"{cores} CPU cores (load average {load:.1f} at the start); {args.concurrency} connections; {seconds:g} s per target; SQLite; loopback"
+    )
+    daphne_port, uvicorn_port = _free_port(), _free_port()
+    daphne = _start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(daphne_port),
+                     "dreamnet.asgi:application"], env, daphne_port)  # fmt: skip
+    try:
+        uvicorn = _start([sys.executable, "-m", "uvicorn", "dreamnet.asgi:application", "--host", "127.0.0.1",
+                          "--port", str(uvicorn_port), "--workers", str(cores), "--no-access-log",
+                          "--lifespan", "off"], env, uvicorn_port)  # fmt: skip
+        try:
+            for topology, port in [("daphne (1 process)", daphne_port), (f"uvicorn --workers {cores}", uvicorn_port)]:
+                print(f"\n== HTTP through {topology}")
+                print(f"{'target':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
+                bare = None
+                for label, target in targets:
+                    asyncio.run(_load(port, target, min(seconds, 0.5), args.concurrency))  # warm-up, not counted
+                    row = asyncio.run(_load(port, target, seconds, args.concurrency))
+                    bare = bare or row["rps"]
+                    print(f"{label:24} {row['rps']:9,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
+                          f"{row['rps'] / bare:7.2f}x {row['errors']:7d}")  # fmt: skip
+        finally:
+            _stop(uvicorn)
+        print("\n== websocket fan-out through daphne: one public event, clients that got it within 1 s")
+        for size in fanout_sizes:
+            received, took = asyncio.run(_fanout(daphne_port, size))
+            late = f" (all answered after {took:.1f} s)" if received < size else ""
+            print(f"{size:6d} clients: {received:6d} received within 1 s{late}")
+    finally:
+        _stop(daphne)
+
+
+if __name__ == "__main__":
+    main()
