@@ -105,9 +105,9 @@ def node(tmp_path):
     ]  # fmt: skip
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not all(_answers(port) for port in ports):
+        while not (all(_answers(port) for port in ports) and all(_cluster_running(tmp_path, x) for x in "ab")):
             assert all(p.poll() is None for p in procs), "a scale-out process exited while starting"
-            assert time.monotonic() < deadline, f"the web processes did not answer within {START_TIMEOUT_S} s"
+            assert time.monotonic() < deadline, f"the processes were not all up within {START_TIMEOUT_S} s"
             time.sleep(0.5)
         yield {"ports": ports, "log": log, "clusters": procs[2:], "tmp": tmp_path}
     finally:
@@ -116,6 +116,11 @@ def node(tmp_path):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         connection.close()
+
+
+def _cluster_running(tmp_path: Path, label: str) -> bool:
+    """Django-Q2 logs "Q Cluster <name> [<queue>] running." once its workers and pusher are up."""
+    return " running." in (tmp_path / f"cluster-{label}.err").read_text()
 
 
 def _runs(log: Path) -> list[tuple[str, int, str, int]]:
