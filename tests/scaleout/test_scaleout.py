@@ -1,7 +1,8 @@
 """Scale-out mode: two daphne web processes and two Django-Q2 clusters on one PostgreSQL and one Redis.
 
-An event published by a worker reaches websocket clients of both web processes (Redis channel layer), and
-missions and compute jobs queued on the shared Redis queue are run by both clusters, each exactly once.
+An event published by a worker reaches websocket clients of both web processes (Redis channel layer),
+missions and compute jobs queued on the shared Redis queue are run by both clusters, each exactly once, and a
+cluster worker SIGKILLed mid-mission is replaced and the mission resumed without repeating an LLM call.
 The processes are real (the commands of docs/deploy.md) and use this test run's database.
 """
 
@@ -52,6 +53,18 @@ def noted(kind, func):
     return run
 agent_tasks.mission_run_task = noted("mission", agent_tasks.mission_run_task)
 site_tasks.compute_job_task = noted("compute", site_tasks.compute_job_task)
+from agents import services
+store, marker = services._step_store, os.environ["SCALEOUT_KILL_MARKER"]
+def store_or_die(mission, seq, turn, started):  # once armed, the first worker to reach step 2 dies there
+    if seq == 2 and os.path.exists(marker + ".armed"):
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            pass
+        else:
+            os.kill(os.getpid(), 9)
+    return store(mission, seq, turn, started)
+services._step_store = store_or_die
 from django.core.management import call_command
 call_command("qcluster")
 """
@@ -84,7 +97,8 @@ def node(tmp_path):
     log = tmp_path / "runs.log"
     log.touch()
     # The same SECRET_KEY as this process: Django-Q2 signs the tasks this test queues with it.
-    env = subprocess_env(SCALEOUT_LOG=str(log), DREAMNET_Q_WORKERS="2", SECRET_KEY=settings.SECRET_KEY)
+    env = subprocess_env(SCALEOUT_LOG=str(log), DREAMNET_Q_WORKERS="2", SECRET_KEY=settings.SECRET_KEY,
+                         SCALEOUT_KILL_MARKER=str(tmp_path / "kill"), DREAMNET_MISSION_LEASE_S="5")  # fmt: skip
     ports = [_free_port(), _free_port()]
     procs = [
         *(
@@ -185,3 +199,42 @@ def test_missions_and_compute_jobs_spread_over_both_clusters_and_run_once(node):
     for mission in missions:
         assert LlmCall.objects.filter(mission=mission).count() == Mission.objects.get(pk=mission.pk).steps.count()
     assert Receipt.objects.filter(subject__in=[f"job:{j.pk}" for j in jobs]).count() == len(jobs)
+
+
+def test_a_cluster_worker_killed_mid_mission_is_resumed_without_repeating_a_call(node, settings):
+    from django.utils import timezone
+    from django_q.tasks import async_task
+
+    from agents.models import LlmCall, Mission
+    from agents.services import mission_create
+    from tests.agents.test_resume import PROMPT
+
+    settings.MISSION_LEASE_S = 5  # as the processes have it
+    (node["tmp"] / "kill.armed").touch()
+    mission = mission_create(kind="task", agent_slug="orchestrator", data={"prompt": PROMPT})
+    deadline = time.monotonic() + 60
+    while not (node["tmp"] / "kill").exists():
+        assert time.monotonic() < deadline, "no worker reached step 2"
+        time.sleep(0.2)
+    time.sleep(1)
+    mission.refresh_from_db()
+    assert mission.status == Mission.Status.RUNNING
+    assert list(mission.steps.values_list("number", flat=True)) == [1]
+    assert all(p.poll() is None for p in node["clusters"])  # the cluster replaced its dead worker
+
+    # The minute schedule's recovery task, queued at once here, re-queues it once the dead worker's lease lapses.
+    while Mission.objects.get(pk=mission.pk).lease_until > timezone.now():
+        time.sleep(0.5)
+    async_task("agents.tasks.missions_recover_task")
+    deadline = time.monotonic() + 60
+    while Mission.objects.get(pk=mission.pk).status != Mission.Status.SUCCEEDED:
+        assert time.monotonic() < deadline, Mission.objects.get(pk=mission.pk).status
+        time.sleep(0.5)
+
+    mission.refresh_from_db()
+    assert mission.attempts == 2
+    calls = list(LlmCall.objects.filter(mission=mission).order_by("seq"))
+    assert [c.seq for c in calls] == [1, 2, 3, 4]
+    assert len({c.request_blake3 for c in calls}) == 4  # none repeated
+    assert list(mission.steps.values_list("number", flat=True)) == [1, 2, 3, 4]
+    assert [pk for _, _, kind, pk in _runs(node["log"]) if kind == "mission"] == [mission.pk, mission.pk]
