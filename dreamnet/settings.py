@@ -161,7 +161,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "dreamnet"},
+            # redis-py 8 gives every socket a 5 s timeout, the length of channels_redis's blocking BZPOPMIN:
+            # the read then timed out on an idle consumer and closed its websocket (1011) after ~5 s.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "dreamnet"},
         }
     }
 else:
