@@ -88,6 +88,9 @@ UsdAmount = Annotated[
     ),
 ]
 
+# Any other decimal in a request body (rates, scores), documented the same way.
+DecimalIn = UsdAmount
+
 # Paging bound for list endpoints: past it the database would be asked for an offset it cannot hold.
 MAX_OFFSET = 10_000_000
 

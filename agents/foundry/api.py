@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema, Status
 from agents.errors import AgentsError
 from agents.foundry import selectors, services
 from agents.foundry.models import Evaluation, Hybrid
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.api import AUTH_ERRORS, ApiError, DecimalIn, ErrorOut, UsdAmount, require_scope
 
 router = Router(tags=["foundry"], auth=require_scope("foundry"))
 
@@ -31,10 +31,10 @@ def _via(request: HttpRequest) -> str:
 class TelemetryIn(Schema):
     agent: str
     source: str = Field(description="Name of the external system; stored as external:<source>.")
-    success_rate: Decimal | None = None
-    mean_cost_usd: Decimal | None = None
+    success_rate: DecimalIn | None = None
+    mean_cost_usd: UsdAmount | None = None
     mean_latency_ms: int | None = None
-    eval_score: Decimal | None = None
+    eval_score: DecimalIn | None = None
     sample_size: int = 0
 
 
@@ -109,7 +109,7 @@ class HybridOut(Schema):
 class EvaluateIn(Schema):
     hybrid: int
     evaluation_set: str = "foundry-basics"
-    budget_usd: Decimal | None = Field(None, description="Optional cap on each of the three missions.")
+    budget_usd: UsdAmount | None = Field(None, description="Optional cap on each of the three missions.")
 
 
 class ResultOut(Schema):
