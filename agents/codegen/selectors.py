@@ -14,7 +14,8 @@ def runs_recent(limit: int = 50) -> QuerySet[CodegenRun]:
 
 
 def run_for_mission(mission_id: int) -> CodegenRun | None:
-    return CodegenRun.objects.select_related("mission", "workspace").filter(mission_id=mission_id).first()
+    # Through the mission's primary key: an id too large for the column then matches nothing instead of raising.
+    return CodegenRun.objects.select_related("mission", "workspace").filter(mission__pk=mission_id).first()
 
 
 def workspaces() -> QuerySet[Workspace]:

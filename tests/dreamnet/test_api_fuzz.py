@@ -50,7 +50,7 @@ def _config() -> SchemathesisConfig:
             # is allowed here; `schema_valid_input_passes_validation` below catches the real mismatch.
             "checks": {
                 "positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "413", "422", "429"]
+                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "413", "415", "422", "429"]
                 }
             },
         }
