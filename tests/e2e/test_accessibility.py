@@ -31,7 +31,7 @@ def _violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", ["/", "/metals", "/status", "/dreamsnail", "/dreamstar", "/contact"])
+@pytest.mark.parametrize("path", ["/", "/metals", "/status", "/dreamsnail", "/dreamstar", "/foundry", "/contact"])
 def test_public_pages_have_no_serious_violations(node, axe_page, path):
     axe_page.goto(node.url + path)
     assert _violations(axe_page) == []
@@ -45,6 +45,11 @@ def test_the_console_has_no_serious_violations(node, axe_page):
     axe_page.click("button[type=submit]")
     axe_page.wait_for_url("**/console/")
     assert _violations(axe_page) == []
-    axe_page.goto(node.url + "/console/requests/")  # the request folder page: table, example, scan form
-    axe_page.goto(node.url + "/console/dreamstar/?q=vault")
-    assert _violations(axe_page) == []
+    for path in (
+        "/console/requests/",  # the request folder page: table, example, scan form
+        "/console/dreamstar/?q=vault",
+        "/console/foundry/",
+        "/console/codegen/",
+    ):
+        axe_page.goto(node.url + path)
+        assert _violations(axe_page) == [], path
