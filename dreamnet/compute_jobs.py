@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -349,13 +350,22 @@ def _enqueue(job_id: int) -> None:
 
 
 def job_run(*, job: ComputeJob) -> ComputeJob:
-    """Run a queued (or interrupted) job to the end; a finished job is left as it is, so a retry is harmless."""
+    """Run a queued (or interrupted) job to the end and return it.
+
+    Locks the job row to claim it with a lease (``DREAMNET_COMPUTE_JOB_LEASE_S``): a finished job, or one whose
+    worker still holds an unexpired lease, is returned as it is, so a retry or a duplicate task is harmless. The
+    receipt and the finished state commit together, so a job killed at any point ends with exactly one receipt.
+    """
+    now = timezone.now()
     with transaction.atomic():
         job = ComputeJob.objects.select_for_update().get(pk=job.pk)
         if job.status in (ComputeJob.Status.SUCCEEDED, ComputeJob.Status.FAILED):
             return job
-        job.status, job.started_at, job.progress = ComputeJob.Status.RUNNING, timezone.now(), 0.0
-        job.save(update_fields=["status", "started_at", "progress"])
+        if job.status == ComputeJob.Status.RUNNING and job.lease_until and job.lease_until > now:
+            return job  # another worker is running it
+        job.status, job.started_at, job.progress = ComputeJob.Status.RUNNING, now, 0.0
+        job.lease_until = now + timedelta(seconds=settings.COMPUTE_JOB_LEASE_S)
+        job.save(update_fields=["status", "started_at", "progress", "lease_until"])
 
     def progress(fraction: float, message: str) -> None:
         ComputeJob.objects.filter(pk=job.pk).update(progress=max(0.0, min(1.0, fraction)), message=message[:200])
@@ -388,11 +398,26 @@ def job_run(*, job: ComputeJob) -> ComputeJob:
         )  # fmt: skip
         ComputeJob.objects.filter(pk=job.pk).update(
             status=status, progress=1.0 if status == "succeeded" else job.progress, result=result, artifacts=stored,
-            receipt_index=receipt.log_index, finished_at=finished, message=error[:200] or "done",
+            receipt_index=receipt.log_index, finished_at=finished, message=error[:200] or "done", lease_until=None,
         )  # fmt: skip
         mesh.publish("compute.job.finished", {"job": job.pk, "kind": job.kind, "status": status})
     job.refresh_from_db()
     return job
+
+
+def jobs_recover() -> int:
+    """Queue again the jobs whose worker died (running, lease lapsed) or whose task was lost (queued for longer
+    than a lease, as with a Redis broker whose worker was killed); return how many. A job queued twice runs once:
+    :func:`job_run` claims it under a lease."""
+    now = timezone.now()
+    lapsed = ComputeJob.objects.filter(status=ComputeJob.Status.RUNNING, lease_until__lt=now)
+    lost = ComputeJob.objects.filter(
+        status=ComputeJob.Status.QUEUED, created_at__lt=now - timedelta(seconds=settings.COMPUTE_JOB_LEASE_S)
+    )
+    ids = sorted(set(lapsed.values_list("pk", flat=True)) | set(lost.values_list("pk", flat=True)))
+    for job_id in ids:
+        _enqueue(job_id)
+    return len(ids)
 
 
 def artifact_url(blake3: str) -> str:

@@ -435,6 +435,9 @@ TSPLIB_DIR = Path(
 )
 COMPUTE_MAX_SECONDS = env_int("DREAMNET_COMPUTE_MAX_SECONDS", 300, minimum=1)
 COMPUTE_MAX_CITIES = env_int("DREAMNET_COMPUTE_MAX_CITIES", 5000, minimum=3)
+# A running job's lease: past it, the job's worker is gone (Django-Q2 kills a task at Q_TIMEOUT_S) and the
+# recovery schedule queues the job again.
+COMPUTE_JOB_LEASE_S = env_int("DREAMNET_COMPUTE_JOB_LEASE_S", Q_TIMEOUT_S + 60, minimum=5)
 
 # Site: contact and waitlist e-mail. Development prints mail to the console; production sends it over SMTP,
 # to the local MTA (localhost:25) unless DREAMNET_EMAIL_HOST names another server.

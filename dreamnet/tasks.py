@@ -10,6 +10,13 @@ def compute_job_task(job_id: int) -> str:
     return job_run(job=ComputeJob.objects.get(pk=job_id)).status
 
 
+def compute_jobs_recover_task() -> int:
+    """Queue again compute jobs whose worker died or whose task was lost."""
+    from dreamnet.compute_jobs import jobs_recover
+
+    return jobs_recover()
+
+
 def showcase_task() -> list[str]:
     from dreamnet.showcase import showcase_refresh
 
@@ -23,6 +30,15 @@ def schedule_ensure() -> None:
         name="site: refresh showcase frames",
         defaults={
             "func": "dreamnet.tasks.showcase_task",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name="compute: recover jobs",
+        defaults={
+            "func": "dreamnet.tasks.compute_jobs_recover_task",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
             "repeats": -1,

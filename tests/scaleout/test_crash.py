@@ -12,14 +12,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.utils import timezone
 
 from commerce.models import Order, Product, Quote
 from commerce.services import CommerceError, quote_execute, quote_lock
-from dreamnet.compute_jobs import job_create, job_run
+from dreamnet.compute_jobs import job_create, job_run, jobs_recover
 from dreamnet.models import ComputeJob
 from mesh import publish
 from mesh.audit import log_audit
@@ -155,7 +157,13 @@ def test_a_worker_killed_in_a_compute_job_finishes_it_once_with_one_receipt(kill
     assert job.status == ComputeJob.Status.RUNNING
     assert not Receipt.objects.filter(subject=f"job:{job.pk}").exists()
 
-    job = job_run(job=job)  # the cluster retries the task
+    assert job_run(job=job).status == ComputeJob.Status.RUNNING  # the dead worker's lease still holds it
+    assert jobs_recover() == 0
+    ComputeJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    with mock.patch("dreamnet.compute_jobs._enqueue") as enqueue:
+        assert jobs_recover() == 1  # the recovery schedule queues it again once the lease lapses
+    enqueue.assert_called_once_with(job.pk)
+    job = job_run(job=job)  # and the retried task finishes it
     assert job.status == ComputeJob.Status.SUCCEEDED
     job_run(job=job)  # and a duplicate retry is harmless
     receipts = Receipt.objects.filter(subject=f"job:{job.pk}")
