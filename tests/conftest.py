@@ -84,4 +84,6 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         env["DREAMNET_SQLITE_PATH"] = str(db["NAME"])
     env |= {"DJANGO_SETTINGS_MODULE": "dreamnet.settings", "DREAMNET_HOME": str(settings.DREAMNET_HOME)}
     env["DREAMNET_MESH_CHECKPOINT_TIMER"] = "false"
+    # The per-test home holds no key file of its own: pass the run's key so signed task payloads verify.
+    env["SECRET_KEY"] = settings.SECRET_KEY
     return env | extra
