@@ -28,3 +28,17 @@ class AgentsConfig(AppConfig):
         request_schedule_ensure()
         foundry_schedule_ensure()
         stdout.write(f"Request folder (files dropped here become missions): {settings.REQUESTS_DIR}")
+        self._codegen_demo_workspace(stdout)
+
+    def _codegen_demo_workspace(self, stdout) -> None:
+        """Give a new node the demo codegen workspace, so the CodeGenerationTeam can be tried at once."""
+        from django.core.management import CommandError, call_command
+
+        from agents.codegen.models import Workspace
+
+        if Workspace.objects.exists():
+            return
+        try:
+            call_command("codegen_init_workspace", stdout=stdout)
+        except CommandError as exc:  # git missing, or the folder taken: the console explains how to add one
+            stdout.write(f"No demo codegen workspace: {exc}")

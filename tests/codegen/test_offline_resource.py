@@ -89,3 +89,18 @@ def test_the_demo_workspace_command(tmp_path, db):
     workspace = Workspace.objects.get(name="try-it")
     assert workspace.allowed_paths == ["apps/"] and (tmp_path / "ws" / ".git").is_dir()
     assert (tmp_path / "ws" / "demo" / "urls.py").exists()
+
+
+def test_a_new_node_gets_the_demo_workspace_once(db, settings):
+    import io
+
+    from django.apps import apps
+
+    from agents.codegen.models import Workspace
+
+    out = io.StringIO()
+    apps.get_app_config("agents").serve_setup(out)
+    apps.get_app_config("agents").serve_setup(out)
+    workspace = Workspace.objects.get()
+    assert workspace.name == "demo" and workspace.path.startswith(str(settings.DREAMNET_HOME))
+    assert "Workspace 'demo'" in out.getvalue()

@@ -22,11 +22,17 @@ PAGES = [
     ("product", "/metals/xau-coin-maple-1oz", False),
     ("intelligence", "/metals/intelligence", False),
     ("dreamsnail", "/dreamsnail", False),
+    ("dreamstar", "/dreamstar", False),
+    ("foundry", "/foundry", False),
     ("contact", "/contact", False),
     ("console", "/console/", True),
     ("console-missions", "/console/missions/", True),
     ("console-compute", "/console/compute/", True),
     ("console-mesh", "/console/mesh/", True),
+    ("console-foundry", "/console/foundry/", True),
+    ("console-dreamstar", "/console/dreamstar/", True),
+    ("console-codegen", "/console/codegen/", True),
+    ("console-requests", "/console/requests/", True),
 ]
 PASSWORD = "screenshots-operator-password"  # noqa: S105 (a throw-away node's operator)
 
