@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_q.models import Schedule
+from dreamnet.schedules import schedule_every_minute
 
 RECOVER_SCHEDULE = "agents: recover missions"
 
@@ -23,12 +23,4 @@ def missions_recover_task() -> int:
 
 
 def schedule_ensure() -> None:
-    Schedule.objects.update_or_create(
-        name=RECOVER_SCHEDULE,
-        defaults={
-            "func": "agents.tasks.missions_recover_task",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    schedule_every_minute(RECOVER_SCHEDULE, "agents.tasks.missions_recover_task")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django_q.models import Schedule
 
 from commerce.services import CommerceError, orders_expire, spot_refresh
+from dreamnet.schedules import schedule_every_minute
 
 logger = logging.getLogger(__name__)
 SPOT_SCHEDULE = "commerce: refresh spot feed"
@@ -49,10 +50,5 @@ def schedules_ensure() -> None:
         name=BRIEFS_SCHEDULE,
         defaults={"func": "commerce.tasks.briefs_task", "schedule_type": Schedule.HOURLY, "repeats": -1},
     )
-    for name, func in [
-        (SPOT_SCHEDULE, "commerce.tasks.spot_pump_task"),
-        (EXPIRY_SCHEDULE, "commerce.tasks.orders_expire_task"),
-    ]:
-        Schedule.objects.update_or_create(
-            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1}
-        )
+    schedule_every_minute(SPOT_SCHEDULE, "commerce.tasks.spot_pump_task")
+    schedule_every_minute(EXPIRY_SCHEDULE, "commerce.tasks.orders_expire_task")

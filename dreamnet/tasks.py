@@ -24,23 +24,7 @@ def showcase_task() -> list[str]:
 
 
 def schedule_ensure() -> None:
-    from django_q.models import Schedule
+    from dreamnet.schedules import schedule_every_minute
 
-    Schedule.objects.update_or_create(
-        name="site: refresh showcase frames",
-        defaults={
-            "func": "dreamnet.tasks.showcase_task",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-    Schedule.objects.update_or_create(
-        name="compute: recover jobs",
-        defaults={
-            "func": "dreamnet.tasks.compute_jobs_recover_task",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    schedule_every_minute("site: refresh showcase frames", "dreamnet.tasks.showcase_task")
+    schedule_every_minute("compute: recover jobs", "dreamnet.tasks.compute_jobs_recover_task")

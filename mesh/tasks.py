@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django_q.models import Schedule
 
+from dreamnet.schedules import schedule_every_minute
 from mesh.log import checkpoint_sign
 
 SCHEDULE_NAME = "mesh: sign checkpoint"
@@ -21,15 +21,9 @@ def checkpoint_task() -> int | None:
 
 
 def schedule_ensure() -> None:
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={"func": "mesh.tasks.checkpoint_task", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
-    )
-    for name, func in [(PEERS_SCHEDULE, "mesh.tasks.peers_heartbeat_task"),
-                       (WEBHOOKS_SCHEDULE, "mesh.tasks.webhooks_retry_task")]:  # fmt: skip
-        Schedule.objects.update_or_create(
-            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1}
-        )
+    schedule_every_minute(SCHEDULE_NAME, "mesh.tasks.checkpoint_task")
+    schedule_every_minute(PEERS_SCHEDULE, "mesh.tasks.peers_heartbeat_task")
+    schedule_every_minute(WEBHOOKS_SCHEDULE, "mesh.tasks.webhooks_retry_task")
 
 
 def peers_heartbeat_task(duration_s: float = 55.0) -> int:

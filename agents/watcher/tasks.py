@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_q.models import Schedule
+from dreamnet.schedules import schedule_every_minute
 
 SCAN_SCHEDULE = "agents: request folder"
 
@@ -15,12 +15,4 @@ def request_folder_scan_task() -> int:
 
 
 def schedule_ensure() -> None:
-    Schedule.objects.update_or_create(
-        name=SCAN_SCHEDULE,
-        defaults={
-            "func": "agents.watcher.tasks.request_folder_scan_task",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    schedule_every_minute(SCAN_SCHEDULE, "agents.watcher.tasks.request_folder_scan_task")
