@@ -10,7 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import NotSupportedError, connection
 
 from agents.dreamstar.embeddings import EmbeddingError, cosine, embed, embedding_model, rrf
 from agents.dreamstar.models import DreamstarChunk
@@ -89,7 +89,7 @@ def _fulltext(terms: list[str], limit: int) -> list[tuple[int, float]]:
         )
         params = [" OR ".join('"' + t.replace('"', "") + '"' for t in terms), limit]
     else:  # pragma: no cover - DreamNet runs on SQLite or PostgreSQL only
-        raise NotImplementedError(f"No full-text search on {connection.vendor}.")
+        raise NotSupportedError(f"DreamStar search runs on SQLite or PostgreSQL, not {connection.vendor}.")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
