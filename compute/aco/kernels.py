@@ -9,13 +9,10 @@ the strings that postponed evaluation would give it.
 """
 
 from compute.runtime import import_taichi
+from compute.splitmix import uniform_f64 as _uniform
 
 ti = import_taichi()
 
-_GOLDEN = 0x9E3779B97F4A7C15
-_MIX1 = 0xBF58476D1CE4E5B9
-_MIX2 = 0x94D049BB133111EB
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a u64 become a double in [0, 1)
 
 # Kernels take ndarrays, not template fields: shapes are then run-time values and each kernel compiles once
 # per process for every problem size. With fields each new size recompiled all three (1-2 s on 2 CPU cores,
@@ -26,17 +23,6 @@ _I32_2 = ti.types.ndarray(dtype=ti.i32, ndim=2)
 _I64_1 = ti.types.ndarray(dtype=ti.i64, ndim=1)
 _U64_1 = ti.types.ndarray(dtype=ti.u64, ndim=1)
 _F64_2 = ti.types.ndarray(dtype=ti.f64, ndim=2)
-
-
-@ti.func
-def _uniform(rng: ti.template(), k: ti.i32) -> ti.f64:
-    """Advance ant k's splitmix64 stream and return a double in [0, 1)."""
-    x = rng[k] + ti.u64(_GOLDEN)
-    rng[k] = x
-    x = (x ^ (x >> ti.u64(30))) * ti.u64(_MIX1)
-    x = (x ^ (x >> ti.u64(27))) * ti.u64(_MIX2)
-    x = x ^ (x >> ti.u64(31))
-    return ti.cast(x >> ti.u64(11), ti.f64) * _TO_UNIT
 
 
 @ti.func

@@ -15,15 +15,13 @@ the strings that postponed evaluation would give it.
 import math
 
 from compute.runtime import import_taichi
+from compute.splitmix import TO_UNIT_F64
+from compute.splitmix import uniform_f64 as _uniform
 
 ti = import_taichi()
 
-_GOLDEN = 0x9E3779B97F4A7C15
-_MIX1 = 0xBF58476D1CE4E5B9
-_MIX2 = 0x94D049BB133111EB
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a u64 become a double in [0, 1)
 _TWO_PI = 2.0 * math.pi
-_BELOW_ONE = 1.0 - _TO_UNIT  # the largest double below 1
+_BELOW_ONE = 1.0 - TO_UNIT_F64  # the largest double below 1
 
 # Taichi types a bare Python float in a kernel as the default float, f32, before promoting it (2 pi would lose 9
 # digits, 1 - 2**-53 become 1): every such constant used with f64 is wrapped in ti.f64().
@@ -32,17 +30,6 @@ _F64_1 = ti.types.ndarray(dtype=ti.f64, ndim=1)
 _I32_1 = ti.types.ndarray(dtype=ti.i32, ndim=1)
 _I64_1 = ti.types.ndarray(dtype=ti.i64, ndim=1)
 _U64_1 = ti.types.ndarray(dtype=ti.u64, ndim=1)
-
-
-@ti.func
-def _uniform(rng: ti.template(), k: ti.i32) -> ti.f64:
-    """Advance agent k's splitmix64 stream and return a double in [0, 1)."""
-    x = rng[k] + ti.u64(_GOLDEN)
-    rng[k] = x
-    x = (x ^ (x >> ti.u64(30))) * ti.u64(_MIX1)
-    x = (x ^ (x >> ti.u64(27))) * ti.u64(_MIX2)
-    x = x ^ (x >> ti.u64(31))
-    return ti.cast(x >> ti.u64(11), ti.f64) * _TO_UNIT
 
 
 @ti.func

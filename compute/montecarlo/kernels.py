@@ -13,13 +13,13 @@ import math
 import numpy as np
 
 from compute.runtime import import_taichi
+from compute.splitmix import GOLDEN as _GOLDEN
+from compute.splitmix import MIX1 as _MIX1
+from compute.splitmix import MIX2 as _MIX2
+from compute.splitmix import TO_UNIT_F64 as _TO_UNIT
 
 ti = import_taichi()
 
-_GOLDEN = 0x9E3779B97F4A7C15
-_MIX1 = 0xBF58476D1CE4E5B9
-_MIX2 = 0x94D049BB133111EB
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: the top 53 bits of a u64 become a double in [0, 1)
 
 # Taichi types a bare Python float in a kernel as the default float, f32, before promoting it, so 1 / 3 would
 # lose 9 digits: every constant used with f64 that is not a small dyadic fraction is wrapped in ti.f64().

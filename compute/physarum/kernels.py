@@ -21,30 +21,16 @@ the strings that postponed evaluation would give it.
 import math
 
 from compute.runtime import import_taichi
+from compute.splitmix import uniform_f32 as _uniform
 
 ti = import_taichi()
 
-_GOLDEN = 0x9E3779B97F4A7C15
-_MIX1 = 0xBF58476D1CE4E5B9
-_MIX2 = 0x94D049BB133111EB
-_TO_UNIT = 1.0 / 16777216.0  # 2**-24: the top 24 bits of a u64 become a float in [0, 1)
 _TWO_PI = 2.0 * math.pi
 
 _F32_1 = ti.types.ndarray(dtype=ti.f32, ndim=1)
 _U64_1 = ti.types.ndarray(dtype=ti.u64, ndim=1)
 _I32_2 = ti.types.ndarray(dtype=ti.i32, ndim=2)
 _F64_2 = ti.types.ndarray(dtype=ti.f64, ndim=2)
-
-
-@ti.func
-def _uniform(rng: ti.template(), k: ti.i32) -> ti.f32:
-    """Advance agent k's splitmix64 stream and return a float in [0, 1)."""
-    x = rng[k] + ti.u64(_GOLDEN)
-    rng[k] = x
-    x = (x ^ (x >> ti.u64(30))) * ti.u64(_MIX1)
-    x = (x ^ (x >> ti.u64(27))) * ti.u64(_MIX2)
-    x = x ^ (x >> ti.u64(31))
-    return ti.cast(x >> ti.u64(40), ti.f32) * ti.f32(_TO_UNIT)
 
 
 @ti.func
