@@ -17,7 +17,7 @@ from agents import selectors
 from agents.errors import AgentsError
 from agents.models import Agent, Mission
 from agents.services import mission_approve, mission_cancel, mission_create
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, UsdAmount, require_scope
+from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, UsdAmount, require_scope
 
 agents_router = Router(tags=["missions"], auth=require_scope("missions"))
 missions_router = Router(tags=["missions"], auth=require_scope("missions"))

@@ -1,7 +1,8 @@
 """/api/commerce/: spot, catalog, quotes (lock, approve, execute) and orders.
 
-Public: spot and catalog. Buying: a signed-in member (session; CSRF applies) or an API key with the
-``commerce`` scope that is linked to one company (``apikey create --scopes commerce --company SLUG``).
+Public: spot and catalog. Buying: an API key with the ``commerce`` scope that is linked to one company
+(``apikey create --scopes commerce --company SLUG``), which decides whenever it is sent and needs no CSRF token;
+or, without a key, a signed-in member's session, whose writes need the CSRF token (``X-CSRFToken``).
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ from decimal import Decimal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.security import SessionAuth
 
 from commerce import selectors
 from commerce.models import STRIPE_METHODS, CompanyKey, Order, Quote
 from commerce.payments import checkout_start
 from commerce.services import CommerceError, quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence
-from dreamnet.api import AUTH_ERRORS, MAX_OFFSET, ApiError, ApiKeyAuth, ErrorOut
 from dreamnet.apikeys import apikey_authenticate
+from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, key_or_session
 
 router = Router(tags=["commerce"])
 
 
-BUYER_AUTH = [SessionAuth(), ApiKeyAuth("commerce")]
+# A company key decides when sent (no CSRF); otherwise a signed-in member, with CSRF (dreamnet/ninja.py).
+BUYER_AUTH = key_or_session("commerce")
 ERRORS = {**AUTH_ERRORS, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut}
 
 

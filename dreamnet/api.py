@@ -1,145 +1,16 @@
-"""The JSON API root: one NinjaAPI at /api/, routers mounted from each app.
+"""The JSON API root: one ``DreamNetAPI`` at /api/, the platform endpoints, and every app's router mounted.
 
-Errors are JSON ``{"detail": ..., "code": ...}`` with the right 4xx status; the schemas below put them in
-the OpenAPI document.
+The site layer: the only module that imports the apps' routers. What the routers share (error schemas,
+``ApiError``, authentication, scopes, the JSON error handlers) is in ``dreamnet/ninja.py``, which imports no app.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
 
-from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Router, Schema, Status
-from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
-from ninja.security import APIKeyHeader
-from pydantic import WithJsonSchema
-
-from dreamnet.apikeys import ApiKeyRejected, apikey_authenticate
 from dreamnet.health import health_snapshot
-from dreamnet.security import (
-    API_KEY_FAILURE_WINDOW_S,
-    api_key_failure_record,
-    api_key_failures_exceeded,
-    client_ip,
-)
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str
-
-
-class ValidationErrorOut(Schema):
-    detail: list[dict]
-    code: str
-
-
-class ApiError(Exception):
-    """Raise from an API view or service to answer ``{"detail", "code"}`` with ``status``."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-
-
-class ApiKeyAuth(APIKeyHeader):
-    """Require an active API key in ``X-DREAMNET-KEY``, holding ``scope`` when one is given."""
-
-    param_name = "X-DREAMNET-KEY"
-
-    def __init__(self, scope: str | None = None) -> None:
-        super().__init__()
-        self.scope = scope
-
-    def authenticate(self, request: HttpRequest, key: str | None):
-        ip = client_ip(request)
-        if key and api_key_failures_exceeded(ip):
-            raise ApiKeyRejected(
-                status=429, code="rate_limited", detail="Too many invalid API keys from your address; retry in 60 s."
-            )
-        try:
-            api_key = apikey_authenticate(raw=key, scope=self.scope)
-        except ApiKeyRejected as exc:
-            if key and exc.status == 401:
-                api_key_failure_record(ip)
-            raise
-        request.api_key = api_key
-        return api_key
-
-
-def require_scope(scope: str) -> ApiKeyAuth:
-    """Return the auth for routers and operations that need ``scope``."""
-    return ApiKeyAuth(scope)
-
-
-AUTH_ERRORS = {401: ErrorOut, 403: ErrorOut}
-
-# A USD amount in a request body: a JSON number or a decimal string. Declared by hand because pydantic documents
-# Decimal as any string, which lets the document promise inputs ("abc") the validator refuses.
-UsdAmount = Annotated[
-    Decimal,
-    WithJsonSchema(
-        {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"}]}
-    ),
-]
-
-# Any other decimal in a request body (rates, scores), documented the same way.
-DecimalIn = UsdAmount
-
-# Paging bound for list endpoints: past it the database would be asked for an offset it cannot hold.
-MAX_OFFSET = 10_000_000
-
-_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-def _error_response(description: str, schema: dict) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def openapi_document_errors(schema: dict) -> dict:
-    """Declare the error answers every operation can give, so the document matches what the API does.
-
-    - 422 on any operation that takes parameters or a body: either the schema check's
-      ``{"detail": [ ...errors ], "code": "validation_error"}`` or a handler's ``{"detail": "...", "code"}``.
-      An operation that declared ``422: ErrorOut`` gets the union, since the schema check runs first.
-    - 400 (``ErrorOut``) on any operation that takes a body: a body that does not parse (bad JSON, a broken
-      multipart stream) is refused before validation.
-    - 401, 403 and 429 (``ErrorOut``) on any operation that needs an API key (429: too many invalid keys
-      from the client's address, dreamnet/security.py).
-
-    Applied to the whole document, so routers mounted later are covered without declaring these by hand.
-    """
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.setdefault("ErrorOut", ErrorOut.model_json_schema())
-    components.setdefault("ValidationErrorOut", ValidationErrorOut.model_json_schema())
-    error_ref = {"$ref": "#/components/schemas/ErrorOut"}
-    unprocessable = {"anyOf": [error_ref, {"$ref": "#/components/schemas/ValidationErrorOut"}]}
-    for path_item in schema.get("paths", {}).values():
-        for method, operation in path_item.items():
-            if method not in _HTTP_METHODS:
-                continue
-            responses = operation.setdefault("responses", {})
-            if operation.get("parameters") or operation.get("requestBody"):
-                described = responses.get("422", {}).get("description") or "Unprocessable Content"
-                responses["422"] = _error_response(described, unprocessable)
-            if operation.get("requestBody"):
-                responses.setdefault("400", _error_response("Bad Request", error_ref))
-            if operation.get("security"):
-                responses.setdefault("401", _error_response("Unauthorized", error_ref))
-                responses.setdefault("403", _error_response("Forbidden", error_ref))
-                responses.setdefault("429", _error_response("Too Many Requests", error_ref))
-    return schema
-
-
-class DreamNetAPI(NinjaAPI):
-    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):
-        return openapi_document_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
-
+from dreamnet.ninja import AUTH_ERRORS, ApiKeyAuth, DreamNetAPI, require_scope
 
 api = DreamNetAPI(
     title="DreamNet API",
@@ -151,61 +22,6 @@ api = DreamNetAPI(
     ),
     urls_namespace="api",
 )
-
-
-def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, "code": code}, status=status)
-
-
-@api.exception_handler(ApiError)
-def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return _error(request, exc.status, exc.code, exc.detail)
-
-
-@api.exception_handler(ApiKeyRejected)
-def _api_key_rejected(request: HttpRequest, exc: ApiKeyRejected) -> HttpResponse:
-    response = _error(request, exc.status, exc.code, exc.detail)
-    if exc.status == 429:
-        response["Retry-After"] = str(API_KEY_FAILURE_WINDOW_S)
-    return response
-
-
-@api.exception_handler(AuthenticationError)
-def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthenticated", "Authentication required.")
-
-
-@api.exception_handler(ValidationError)
-def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.errors, "code": "validation_error"}, status=422)
-
-
-@api.exception_handler(DjangoValidationError)
-def _django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return _error(request, 422, "invalid", " ".join(exc.messages))
-
-
-@api.exception_handler(Throttled)
-def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
-    wait = int(exc.wait or 1)
-    response = _error(request, 429, "rate_limited", f"Too many requests; retry in {wait} s.")
-    response["Retry-After"] = str(wait)
-    return response
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, "http_error", str(exc.message))
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", str(exc) or "Not found.")
-
-
-@api.exception_handler(PermissionDenied)
-def _permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return _error(request, 403, "forbidden", str(exc) or "You may not do that.")
 
 
 # Platform endpoints -------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 
-from dreamnet.api import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, require_scope
 from dreamnet.compute_jobs import JobError, job_create, kinds_summary, result_json
 from dreamnet.models import ComputeJob
+from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, require_scope
 
 router = Router(tags=["compute"], auth=require_scope("compute"))
 

@@ -82,7 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "dreamnet.security.UploadLimitMiddleware",
-    "dreamnet.security.SingleQueryValueMiddleware",
+    "dreamnet.api_middleware.SingleQueryValueMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

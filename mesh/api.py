@@ -19,7 +19,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.throttling import AnonRateThrottle
 
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
 from mesh import dreamfile
 from mesh.identity import node_identity
 from mesh.log import latest_checkpoint, log_size

@@ -16,7 +16,7 @@ from agents.codegen import selectors
 from agents.codegen.runner import SpecRefused
 from agents.codegen.services import codegen_run_start
 from agents.errors import AgentsError
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
 
 router = Router(tags=["codegen"], auth=require_scope("codegen"))
 

@@ -15,7 +15,7 @@ from agents.dreamstar.models import DreamstarGeneration
 from agents.dreamstar.search import chunk_search
 from agents.dreamstar.services import Upload, dreamstar_generate_request, dreamstar_ingest_request
 from agents.errors import AgentsError
-from dreamnet.api import AUTH_ERRORS, ApiError, ErrorOut, require_scope
+from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
 
 router = Router(tags=["dreamstar"], auth=require_scope("dreamstar"))
 INGEST_ERRORS = {409: ErrorOut, 413: ErrorOut, 415: ErrorOut, 422: ErrorOut, **AUTH_ERRORS}

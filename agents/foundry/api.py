@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema, Status
 from agents.errors import AgentsError
 from agents.foundry import selectors, services
 from agents.foundry.models import Evaluation, Hybrid
-from dreamnet.api import AUTH_ERRORS, ApiError, DecimalIn, ErrorOut, UsdAmount, require_scope
+from dreamnet.ninja import AUTH_ERRORS, ApiError, DecimalIn, ErrorOut, UsdAmount, require_scope
 
 router = Router(tags=["foundry"], auth=require_scope("foundry"))
 

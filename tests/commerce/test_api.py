@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from commerce.models import Quote
@@ -106,3 +107,40 @@ def test_a_key_without_a_company_is_refused(client, shop):
     response = client.get("/api/commerce/orders", headers={"X-DREAMNET-KEY": raw})
     assert response.status_code == 403
     assert response.json()["code"] == "key_not_linked"
+
+
+# As clients call: CSRF enforced, as it is for every request that is not from Django's test client.
+
+LINES = {"lines": [{"sku": "xau-coin-maple-1oz", "quantity": 1}]}
+
+
+def test_a_key_writes_without_a_csrf_token(acme_key):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/commerce/quotes", LINES, content_type="application/json",
+                           headers={"X-DREAMNET-KEY": acme_key})  # fmt: skip
+    assert response.status_code == 201, response.json()
+
+
+def test_a_sent_key_decides_even_beside_a_session(shop, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post("/api/commerce/quotes", LINES, content_type="application/json",
+                           headers={"X-DREAMNET-KEY": "dnk_000000000000_wrong"})  # fmt: skip
+    assert response.status_code == 401
+
+
+def test_a_session_write_needs_the_csrf_token(shop, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    refused = client.post("/api/commerce/quotes", LINES, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"
+    token = client.get("/metals").cookies["csrftoken"].value
+    accepted = client.post("/api/commerce/quotes", LINES, content_type="application/json",
+                           headers={"X-CSRFToken": token})  # fmt: skip
+    assert accepted.status_code == 201, accepted.json()
+
+
+def test_no_key_and_no_session_is_401(shop):
+    response = Client(enforce_csrf_checks=True).post("/api/commerce/quotes", LINES, content_type="application/json")
+    assert response.status_code == 401

@@ -8,8 +8,9 @@ import re
 import pytest
 from ninja.constants import NOT_SET
 
-from dreamnet.api import ApiKeyAuth, api
+from dreamnet.api import api
 from dreamnet.apikeys import SCOPES, apikey_create
+from dreamnet.ninja import ApiKeyAuth
 
 pytestmark = pytest.mark.django_db
 
