@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from dreamnet.errors import DomainError
 
-class AgentsError(ValueError):
+
+class AgentsError(DomainError):
     """A refusal a person can act on. ``code`` is stable for API clients; the message says what to do."""
-
-    status = 422
-
-    def __init__(self, message: str, *, code: str = "invalid", status: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        if status is not None:
-            self.status = status
 
 
 class UnpricedModel(AgentsError):

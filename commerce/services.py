@@ -36,16 +36,13 @@ from commerce.models import (
     SpotTick,
 )
 from commerce.selectors import Spot, spot_latest
+from dreamnet.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
-class CommerceError(Exception):
-    """A request the rules refuse. ``status`` is the HTTP status to answer with, ``code`` is stable."""
-
-    def __init__(self, detail: str, *, code: str, status: int = 422, extra: dict | None = None) -> None:
-        super().__init__(detail)
-        self.detail, self.code, self.status, self.extra = detail, code, status, extra or {}
+class CommerceError(DomainError):
+    """A request the commerce rules refuse (``detail``, stable ``code``, HTTP ``status``, optional ``extra``)."""
 
 
 # Spot feed ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ninja.utils import check_csrf
 from pydantic import WithJsonSchema
 
 from dreamnet.apikeys import ApiKeyRejected, apikey_authenticate
+from dreamnet.errors import DomainError
 from dreamnet.security import (
     API_KEY_FAILURE_WINDOW_S,
     api_key_failure_record,
@@ -196,6 +197,7 @@ class DreamNetAPI(NinjaAPI):
         for exc_class, describe in handlers.items():
             self.add_exception_handler(exc_class, self._handler(describe))
         self.add_exception_handler(ApiKeyRejected, self._api_key_rejected)
+        self.add_exception_handler(DomainError, self._domain_error)
         self.add_exception_handler(ValidationError, self._validation_error)
         self.add_exception_handler(Throttled, self._throttled)
 
@@ -216,6 +218,9 @@ class DreamNetAPI(NinjaAPI):
         if exc.status == 429:
             response["Retry-After"] = str(API_KEY_FAILURE_WINDOW_S)
         return response
+
+    def _domain_error(self, request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return self.create_response(request, exc.as_body(), status=exc.status)
 
     def _validation_error(self, request: HttpRequest, exc: ValidationError) -> HttpResponse:
         return self.create_response(request, {"detail": exc.errors, "code": "validation_error"}, status=422)

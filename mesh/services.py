@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dreamnet.errors import DomainError
 from mesh import dreamfile
 from mesh.entries import blake3_hex, canonical_json, dreamsnail_entry, event_entry, receipt_entry
 from mesh.identity import node_identity
@@ -47,12 +48,8 @@ DIGEST_ALGORITHMS: dict[str, tuple[int, Any]] = {
 }
 
 
-class MeshError(ValueError):
+class MeshError(DomainError):
     """Input the mesh refuses; ``code`` is stable for API clients, the message says what to fix."""
-
-    def __init__(self, message: str, *, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _json_default(value: Any) -> Any:
