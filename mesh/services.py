@@ -146,6 +146,18 @@ def publish(topic: str, payload: dict[str, Any], *, actor: Any = None) -> Event:
     return event
 
 
+
+def publish_on_commit(topic: str, payload: dict[str, Any], *, actor: Any = None) -> None:
+    """Publish ``topic`` once the caller's transaction commits (at once outside one); never for a rolled-back write.
+
+    The rule (docs/architecture.md, "Events"): a write whose log entry is part of the write itself (an order's
+    state change, a receipt, a DreamSnail commit) calls ``publish`` inside its transaction, so the row and its
+    sealed event commit or roll back together; a write that only announces itself (a mission queued, a document
+    ingested) calls this, so nobody sees an event for a write that rolled back and the write does not wait on
+    the log's sequencer lock.
+    """
+    transaction.on_commit(lambda: publish(topic, payload, actor=actor))
+
 def receipt_body(receipt: Receipt) -> dict[str, Any]:
     """Return the signed part of a receipt, as signed and as recomputed by the audit."""
     return {
