@@ -146,7 +146,6 @@ def publish(topic: str, payload: dict[str, Any], *, actor: Any = None) -> Event:
     return event
 
 
-
 def publish_on_commit(topic: str, payload: dict[str, Any], *, actor: Any = None) -> None:
     """Publish ``topic`` once the caller's transaction commits (at once outside one); never for a rolled-back write.
 
@@ -157,6 +156,7 @@ def publish_on_commit(topic: str, payload: dict[str, Any], *, actor: Any = None)
     the log's sequencer lock.
     """
     transaction.on_commit(lambda: publish(topic, payload, actor=actor))
+
 
 def receipt_body(receipt: Receipt) -> dict[str, Any]:
     """Return the signed part of a receipt, as signed and as recomputed by the audit."""
