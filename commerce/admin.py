@@ -30,6 +30,7 @@ from commerce.models import (
     StripeEvent,
     Subscription,
 )
+from commerce.payments import order_refund, refundable_quantities
 from commerce.services import CommerceError, compliance_clear, order_transition
 
 
@@ -140,8 +141,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refund through Stripe (whole order; it turns refunded when Stripe confirms)")
     def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        from commerce.payments import order_refund
-
         for order in queryset:
             try:
                 order_refund(order=order, by=request.user)
@@ -160,8 +159,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     def refund_lines(self, request: HttpRequest, pk: int):
         """Refund chosen quantities of chosen lines through Stripe."""
-        from commerce.payments import order_refund, refundable_quantities
-
         order = get_object_or_404(Order, pk=pk)
         remaining = refundable_quantities(order)
         if request.method == "POST":

@@ -11,6 +11,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 import mesh
 from commerce import pricing
+from commerce.errors import CommerceError
 from commerce.feeds import FeedError, MetalpriceApiProvider, MetalsDevProvider, SimulatedProvider
 from commerce.models import (
     STRIPE_METHODS,
@@ -35,14 +37,21 @@ from commerce.models import (
     QuoteLine,
     SpotTick,
 )
+from commerce.payments import (
+    EventKind,
+    PaymentEvent,
+    checkout_expire_open,
+    online_unavailable_reason,
+    payment_event_handler,
+    to_cents,
+)
 from commerce.selectors import Spot, spot_latest
-from dreamnet.errors import DomainError
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+__all__ = ["CommerceError"]  # defined in commerce.errors; imported from here by most callers
 logger = logging.getLogger(__name__)
-
-
-class CommerceError(DomainError):
-    """A request the commerce rules refuse (``detail``, stable ``code``, HTTP ``status``, optional ``extra``)."""
 
 
 # Spot feed ----------------------------------------------------------------------------------------------
@@ -131,7 +140,7 @@ def company_create(*, slug: str, name: str, verified: bool = False) -> Company:
     )
 
 
-def membership_add(*, company: Company, user, role: str) -> Membership:
+def membership_add(*, company: Company, user: User, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise CommerceError(f"Role {role!r} is not one of {', '.join(Membership.Role.values)}.", code="bad_role")
     membership, _ = Membership.objects.update_or_create(company=company, user=user, defaults={"role": role})
@@ -175,7 +184,7 @@ def _check_quantity(product: Product, quantity: int) -> None:
         )
 
 
-def cart_set(*, user, company: Company, sku: str, quantity: int) -> CartLine | None:
+def cart_set(*, user: User, company: Company, sku: str, quantity: int) -> CartLine | None:
     """Set the cart quantity for ``sku`` (0 removes the line) and return the line."""
     product = Product.objects.filter(sku=sku, active=True).first()
     if product is None:
@@ -194,7 +203,7 @@ def cart_set(*, user, company: Company, sku: str, quantity: int) -> CartLine | N
 
 
 def quote_lock(
-    *, company: Company, by, lines: list[tuple[str, int]], payment_method: str = PaymentMethod.WIRE
+    *, company: Company, by: User, lines: list[tuple[str, int]], payment_method: str = PaymentMethod.WIRE
 ) -> Quote:
     """Freeze every line at the current feed into a locked quote that expires after the method's lock window.
 
@@ -206,11 +215,8 @@ def quote_lock(
             f"Payment method {payment_method!r} is not available; use one of {', '.join(PaymentMethod.values)}.",
             code="bad_payment_method",
         )
-    if payment_method in STRIPE_METHODS:
-        from commerce.payments import stripe_unavailable_reason
-
-        if reason := stripe_unavailable_reason():
-            raise CommerceError(reason, code="payment_method_unavailable", status=409)
+    if payment_method in STRIPE_METHODS and (reason := online_unavailable_reason()):
+        raise CommerceError(reason, code="payment_method_unavailable", status=409)
     surcharge = Decimal(settings.CARD_SURCHARGE_PERCENT) if payment_method == PaymentMethod.CARD else Decimal(0)
     if not lines:
         raise CommerceError("The quote has no lines; add products first.", code="empty_quote")
@@ -283,7 +289,7 @@ def quote_requote_diff(quote: Quote) -> list[dict]:
     return diff
 
 
-def quote_approve(*, quote: Quote, by) -> Quote:
+def quote_approve(*, quote: Quote, by: User) -> Quote:
     """Record an approver's approval of a locked quote inside its lock window."""
     membership = Membership.objects.filter(company=quote.company, user=by).first()
     if membership is None or not membership.can_approve:
@@ -321,7 +327,7 @@ def _order_number() -> str:
     return f"PSD-{timezone.now():%y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def quote_execute(*, quote: Quote, by, lock_token: str) -> Order:
+def quote_execute(*, quote: Quote, by: User, lock_token: str) -> Order:
     """Turn a locked quote into an order, reserving stock under row locks; never oversells.
 
     Locks the quote, then its products in primary-key order (so concurrent executions cannot deadlock), checks
@@ -422,7 +428,7 @@ def _publish_order(order: Order, topic: str) -> None:
     )
 
 
-def order_transition(*, order: Order, to: str, by=None, tracking: str = "") -> Order:
+def order_transition(*, order: Order, to: str, by: User | None = None, tracking: str = "") -> Order:
     """Move an order along its state machine; illegal moves are refused with the allowed ones named.
 
     ``paid`` issues a signed receipt and runs the large-transaction review; ``cancelled`` and ``expired``
@@ -491,7 +497,7 @@ def _compliance_review(order: Order) -> None:
         mesh.publish("compliance.flagged", {"company": order.company.slug, "order": order.number})
 
 
-def compliance_clear(*, flag: ComplianceFlag, by, note: str = "") -> ComplianceFlag:
+def compliance_clear(*, flag: ComplianceFlag, by: User, note: str = "") -> ComplianceFlag:
     flag.cleared_by, flag.cleared_at, flag.note = by, timezone.now(), note[:200]
     flag.save(update_fields=["cleared_by", "cleared_at", "note"])
     return flag
@@ -537,8 +543,64 @@ def orders_expire(*, now: datetime | None = None) -> list[Order]:
     expired = []
     for order in due:
         if order.payment_method != PaymentMethod.WIRE:
-            from commerce.payments import checkout_expire_open
-
             checkout_expire_open(order=order)
         expired.append(order_expire(order=order, now=now))
     return expired
+
+
+# Payment events (registered with the payments inbox; payments never imports this module) ---------------
+
+
+@payment_event_handler(EventKind.PAID, EventKind.SUBMITTED, EventKind.FAILED, EventKind.CHECKOUT_EXPIRED)
+def order_checkout_event_apply(event: PaymentEvent) -> tuple[str, bool]:
+    """Move the order a checkout event names; return (what happened, whether an operator should look).
+
+    Orders only move forward: a late ``checkout_expired`` leaves a paid order paid. A paid total that differs
+    from the order's is flagged, never applied. Publishes ``order.paid`` (through ``order_transition``),
+    ``order.payment_submitted`` or ``order.payment_failed``.
+    """
+    order = Order.objects.filter(number=event.order).first() if event.order else None
+    if order is None:
+        return f"no order matches session {event.checkout}", True
+    pending = order.status == Order.Status.PENDING_PAYMENT
+    if event.kind in (EventKind.PAID, EventKind.SUBMITTED):
+        if event.amount_cents is not None and event.amount_cents != to_cents(order.total):
+            return f"{order.number}: Stripe total {event.amount_cents} ≠ order {to_cents(order.total)} cents", True
+        if event.kind == EventKind.PAID:
+            if not pending:
+                return f"{order.number} is already {order.status}", False
+            order_transition(order=order, to=Order.Status.PAID)
+            return f"{order.number} paid", False
+        if pending and not order.payment_submitted_at:
+            Order.objects.filter(pk=order.pk).update(payment_submitted_at=timezone.now())
+            mesh.publish("order.payment_submitted", {"number": order.number, "method": order.payment_method})
+        return f"{order.number}: payment submitted, awaiting settlement", False
+    if event.kind == EventKind.FAILED:
+        if not pending:
+            return f"{order.number} is already {order.status}", False
+        order_transition(order=order, to=Order.Status.CANCELLED)
+        mesh.publish("order.payment_failed", {"number": order.number})
+        return f"{order.number}: bank debit failed; order cancelled and stock released", False
+    if pending and not order.payment_submitted_at and not order.checkout_attempts.filter(status="open").exists():
+        order_expire(order=order)
+        return f"{order.number} expired unpaid", False
+    return f"{order.number}: session expired, order stays {order.status}", False
+
+
+@payment_event_handler(EventKind.REFUNDED)
+def order_refund_event_apply(event: PaymentEvent) -> tuple[str, bool]:
+    """Turn a fully refunded paid or allocated order *refunded* (stock returned); record a partial refund.
+
+    Publishes ``order.refunded`` (through ``order_transition``) or ``order.refund_partial``.
+    """
+    order = Order.objects.filter(payment_intent=event.payment_ref or "-").first()
+    if order is None:
+        return f"no order has payment intent {event.payment_ref or None}", True
+    if (event.refunded_cents or 0) >= (event.amount_cents or 0) and order.status in (
+        Order.Status.PAID,
+        Order.Status.ALLOCATED,
+    ):
+        order_transition(order=order, to=Order.Status.REFUNDED)
+        return f"{order.number} refunded", False
+    mesh.publish("order.refund_partial", {"number": order.number, "refunded_cents": event.refunded_cents})
+    return f"{order.number}: partial refund of {event.refunded_cents} cents recorded", False

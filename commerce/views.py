@@ -20,7 +20,7 @@ from commerce import selectors
 from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
 from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Plan, Quote
-from commerce.payments import WebhookRejected, checkout_start, stripe_unavailable_reason, webhook_receive
+from commerce.payments import WebhookRejected, checkout_start, online_unavailable_reason, webhook_receive
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence, portal_url, subscription_checkout
@@ -95,7 +95,7 @@ def _cart_context(request, membership: Membership) -> dict:
         "total": total,
         "membership": membership,
         "lock_form": LockForm(),
-        "stripe_unavailable": stripe_unavailable_reason(),
+        "stripe_unavailable": online_unavailable_reason(),
         "stale": any(s.stale for s in spots.values()),
     }
 
@@ -222,7 +222,9 @@ def checkout_return(request: AuthenticatedHtmxRequest, membership: Membership, n
 @require_POST
 def stripe_webhook(request) -> HttpResponse:
     try:
-        result = webhook_receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+        result = webhook_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature"), provider="stripe"
+        )
     except WebhookRejected as exc:
         return JsonResponse({"detail": exc.detail, "code": "bad_webhook"}, status=400)
     return JsonResponse({"received": True, "result": result})
@@ -287,7 +289,7 @@ def intelligence(request: HtmxHttpRequest) -> HttpResponse:
         "subscribed": subscribed,
         "membership": membership,
         "plans": Plan.objects.filter(active=True),
-        "stripe_unavailable": stripe_unavailable_reason(),
+        "stripe_unavailable": online_unavailable_reason(),
     }
     return render(request, "commerce/intelligence.html", context)
 
