@@ -16,6 +16,7 @@ from commerce.errors import CommerceError
 from commerce.intelligence import Point, brief_figures, narrative_from_template
 from commerce.models import Company, IntelligenceBrief, Metal, Plan, SpotTick, Subscription
 from commerce.payments import EventKind, PaymentEvent, payment_event_handler, provider_get
+from dreamnet.missions import MissionError, mission_kind_ready, mission_request, mission_status
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -118,9 +119,9 @@ def subscription_event_apply(event: PaymentEvent) -> tuple[str, bool]:
 def brief_compute(*, metal: str, now: datetime | None = None) -> IntelligenceBrief | None:
     """Write today's brief for ``metal`` from the stored ticks (30 days back); None without enough data.
 
-    The narrative starts as the deterministic template over the figures. When a language model is configured
-    (agents: DREAMNET_LLM_PROVIDER / OPENAI_API_KEY), a ``brief`` mission of the Market Analyst is launched for
-    the day (under the budget governor) and its text replaces the template once it succeeds
+    The narrative starts as the deterministic template over the figures. When the ``brief`` mission kind can run
+    (agents registers it; it runs when a language model is configured), a ``brief`` mission is requested for
+    the day (the Market Analyst, under the budget governor) and its text replaces the template once it succeeds
     (``brief_narratives_collect``, run by the hourly briefs task). Each brief says which wrote it.
     """
     now = now or timezone.now()
@@ -147,40 +148,40 @@ def brief_compute(*, metal: str, now: datetime | None = None) -> IntelligenceBri
 
 
 def _brief_mission_ensure(brief: IntelligenceBrief) -> None:
-    """Launch the day's brief mission for a configured language model (once per brief)."""
-    from agents.errors import AgentsError
-    from agents.llm import provider_name_configured
-    from agents.services import mission_create
+    """Ask for the day's ``brief`` mission when it can run here (a language model is configured), once per brief.
 
-    if provider_name_configured() == "offline" or brief.figures.get("mission"):
+    Asks through the platform mission registry, by kind name; a refusal (over budget, no analyst, no app offering
+    briefs) is kept in ``figures["mission_error"]`` and the template narrative stands, saying so.
+    """
+    if brief.figures.get("mission"):
         return
     try:
-        mission = mission_create(
-            kind="brief", agent_slug="analyst", via="intelligence",
-            data={"metals": [Metal(brief.metal).label.lower()], "audience": "subscribers to the daily brief",
-                  "notes": "Figures computed by the node: " + json.dumps({k: v for k, v in brief.figures.items() if k != "sources"})},
+        if not mission_kind_ready("brief"):
+            return
+        ticket = mission_request(
+            kind="brief", via="intelligence", metals=[Metal(brief.metal).label.lower()],
+            audience="subscribers to the daily brief",
+            notes="Figures computed by the node: " + json.dumps({k: v for k, v in brief.figures.items() if k != "sources"}),
         )  # fmt: skip
-    except AgentsError as exc:  # over budget, no analyst: the template narrative stands, and says so
-        brief.figures["mission_error"] = str(exc)[:200]
+    except MissionError as exc:
+        brief.figures["mission_error"] = str(exc.detail)[:200]
     else:
-        brief.figures["mission"] = mission.pk
+        brief.figures["mission"] = ticket.id
     brief.save(update_fields=["figures"])
 
 
 def brief_narratives_collect() -> int:
     """Copy the text of finished brief missions into their briefs; return how many were updated."""
-    from agents.models import Mission
-
     updated = 0
     for brief in IntelligenceBrief.objects.filter(narrative_source__startswith="template"):
         mission_id = brief.figures.get("mission")
         if not mission_id:
             continue
-        mission = Mission.objects.filter(pk=mission_id, status=Mission.Status.SUCCEEDED).first()
-        text = ((mission.output or {}).get("text") or "").strip() if mission else ""
+        status = mission_status(mission_id, kind="brief")
+        text = status.text.strip() if status is not None and status.succeeded else ""
         if text:
             brief.narrative = text
-            brief.narrative_source = f"model {mission.model or 'configured model'} (mission #{mission.pk})"
+            brief.narrative_source = f"model {status.model or 'configured model'} (mission #{status.id})"
             brief.save(update_fields=["narrative", "narrative_source"])
             updated += 1
     return updated

@@ -41,6 +41,12 @@ def test_order_services_do_not_import_subscriptions():
     assert _hits([COMMERCE / "services.py"], ("commerce.subscriptions",)) == []
 
 
+def test_commerce_imports_nothing_from_agents():
+    paths = sorted(COMMERCE.rglob("*.py"))
+    assert any(p.name == "subscriptions.py" for p in paths)
+    assert _hits(paths, ("agents",)) == []
+
+
 def test_the_walk_sees_function_level_imports(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from agents.services import mission_create\n    import agents.llm\n")
