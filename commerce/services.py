@@ -140,6 +140,51 @@ def company_create(*, slug: str, name: str, verified: bool = False) -> Company:
     )
 
 
+def _company_kyc_set(*, company: Company, to: str, by: User, allowed_from: tuple[str, ...], note: str) -> Company:
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company.pk)
+        if company.kyc_status not in allowed_from:
+            raise CommerceError(
+                f"{company.name} is KYC {company.kyc_status}; it cannot be marked {to}.",
+                code="bad_kyc_transition",
+                status=409,
+            )
+        previous = company.kyc_status
+        company.kyc_status = to
+        company.save(update_fields=["kyc_status"])
+        # The event is part of the write (the log is the audit trail): it commits with it or not at all.
+        mesh.publish(
+            f"company.kyc_{to}",
+            {"company": company.slug, "from": previous, "to": to, "note": note[:200]},
+            actor=by,
+        )
+    return company
+
+
+def company_kyc_verify(*, company: Company, by: User, note: str = "") -> Company:
+    """Mark a pending or rejected company KYC *verified* (it may then execute orders).
+
+    Locks the company row; refuses a company that is verified already. Publishes ``company.kyc_verified``
+    with the operator as actor.
+    """
+    return _company_kyc_set(
+        company=company, to=Company.Kyc.VERIFIED, by=by, allowed_from=(Company.Kyc.PENDING, Company.Kyc.REJECTED),
+        note=note,
+    )  # fmt: skip
+
+
+def company_kyc_reject(*, company: Company, by: User, note: str = "") -> Company:
+    """Mark a pending or verified company KYC *rejected* (it can quote but no longer execute).
+
+    Locks the company row; refuses a company that is rejected already. Publishes ``company.kyc_rejected``
+    with the operator as actor.
+    """
+    return _company_kyc_set(
+        company=company, to=Company.Kyc.REJECTED, by=by, allowed_from=(Company.Kyc.PENDING, Company.Kyc.VERIFIED),
+        note=note,
+    )  # fmt: skip
+
+
 def membership_add(*, company: Company, user: User, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise CommerceError(f"Role {role!r} is not one of {', '.join(Membership.Role.values)}.", code="bad_role")
@@ -401,7 +446,7 @@ def quote_execute(*, quote: Quote, by: User, lock_token: str) -> Order:
         quote.status = Quote.Status.EXECUTED
         quote.save(update_fields=["status"])
         CartLine.objects.filter(user=by, company=quote.company).delete()
-        _publish_order(order, "order.created")
+        _publish_order(order, "order.created", by=by)
     return order
 
 
@@ -420,11 +465,13 @@ TRANSITIONS = {
 }
 
 
-def _publish_order(order: Order, topic: str) -> None:
+def _publish_order(order: Order, topic: str, *, by: User | None = None) -> None:
     # mesh.publish joins this transaction: the event commits with the order or not at all, and is pushed
-    # live only after commit.
+    # live only after commit. ``by`` (a buyer or an operator) is the event's actor: the log is the audit trail.
     mesh.publish(
-        topic, {"number": order.number, "company": order.company.slug, "status": order.status, "total": order.total}
+        topic,
+        {"number": order.number, "company": order.company.slug, "status": order.status, "total": order.total},
+        actor=by,
     )
 
 
@@ -432,7 +479,8 @@ def order_transition(*, order: Order, to: str, by: User | None = None, tracking:
     """Move an order along its state machine; illegal moves are refused with the allowed ones named.
 
     ``paid`` issues a signed receipt and runs the large-transaction review; ``cancelled`` and ``expired``
-    release stock. Publishes ``order.<status>``.
+    release stock. Locks the order (then its products). Publishes ``order.<status>`` with ``by`` as actor
+    (None: the system, e.g. a payment webhook or the expiry sweep).
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("company").get(pk=order.pk)
@@ -471,7 +519,7 @@ def order_transition(*, order: Order, to: str, by: User | None = None, tracking:
         order.save()
         if to == Order.Status.PAID:
             _compliance_review(order)
-        _publish_order(order, f"order.{to}")
+        _publish_order(order, f"order.{to}", by=by)
     return order
 
 
@@ -498,8 +546,19 @@ def _compliance_review(order: Order) -> None:
 
 
 def compliance_clear(*, flag: ComplianceFlag, by: User, note: str = "") -> ComplianceFlag:
-    flag.cleared_by, flag.cleared_at, flag.note = by, timezone.now(), note[:200]
-    flag.save(update_fields=["cleared_by", "cleared_at", "note"])
+    """Record an operator's review of a compliance flag; refuses a flag that is cleared already.
+
+    Locks the flag row. Publishes ``compliance.cleared`` with the operator as actor.
+    """
+    with transaction.atomic():
+        flag = ComplianceFlag.objects.select_for_update().select_related("company").get(pk=flag.pk)
+        if flag.cleared_at is not None:
+            raise CommerceError(
+                f"This flag was cleared at {flag.cleared_at:%Y-%m-%d %H:%M} UTC.", code="already_cleared", status=409
+            )
+        flag.cleared_by, flag.cleared_at, flag.note = by, timezone.now(), note[:200]
+        flag.save(update_fields=["cleared_by", "cleared_at", "note"])
+        mesh.publish("compliance.cleared", {"company": flag.company.slug, "flag": flag.pk, "note": flag.note}, actor=by)
     return flag
 
 

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+# What an operator may set on a hand-granted plan (``canceled`` revokes it).
+GRANT_STATUSES = ("active", "past_due", "canceled")
+
+
 def company_has_intelligence(company: Company | None) -> bool:
     if company is None:
         return False
@@ -56,12 +60,38 @@ def portal_url(*, company: Company) -> str:
 def plan_grant(*, company: Company, plan: Plan, by: User, until: datetime | None = None) -> Subscription:
     """Grant a plan by hand (invoiced customers); access lasts until ``until`` or until revoked.
 
-    Publishes ``subscription.granted``.
+    Publishes ``subscription.granted`` with the operator as actor.
     """
-    sub = Subscription.objects.create(
-        company=company, plan=plan, status="active", current_period_end=until, granted_by=by
-    )
-    mesh.publish("subscription.granted", {"company": company.slug, "plan": plan.slug})
+    with transaction.atomic():
+        sub = Subscription.objects.create(
+            company=company, plan=plan, status="active", current_period_end=until, granted_by=by
+        )
+        mesh.publish("subscription.granted", {"company": company.slug, "plan": plan.slug}, actor=by)
+    return sub
+
+
+def subscription_grant_update(
+    *, subscription: Subscription, status: str, until: datetime | None, by: User
+) -> Subscription:
+    """Change a hand-granted plan's status or end (revoke: ``canceled``); Stripe-managed ones are refused.
+
+    Locks the subscription row. Publishes ``subscription.<status>`` with the operator as actor.
+    """
+    if status not in GRANT_STATUSES:
+        raise CommerceError(
+            f"A granted plan's status is one of {', '.join(GRANT_STATUSES)}; got {status!r}.", code="bad_status"
+        )
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().select_related("company", "plan").get(pk=subscription.pk)
+        if sub.stripe_subscription_id:
+            raise CommerceError(
+                "This subscription is managed by Stripe; change it in Stripe (its webhooks update it here).",
+                code="stripe_managed",
+                status=409,
+            )
+        sub.status, sub.current_period_end = status, until
+        sub.save(update_fields=["status", "current_period_end"])
+        mesh.publish(f"subscription.{status}", {"company": sub.company.slug, "plan": sub.plan.slug}, actor=by)
     return sub
 
 
