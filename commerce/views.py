@@ -106,6 +106,11 @@ def cart(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpRespo
     return render(request, template, _cart_context(request, membership))
 
 
+def cart_badge(request: HtmxHttpRequest) -> HttpResponse:
+    """The header's cart link and line count alone; the link re-fetches it when a response sends ``cartChanged``."""
+    return render(request, "commerce/_buyer_nav.html#cart-badge")
+
+
 @require_POST
 @member_required
 def cart_update(request: AuthenticatedHtmxRequest, membership: Membership, sku: str) -> HttpResponse:
