@@ -37,6 +37,7 @@ from commerce.models import (
     QuoteLine,
     SpotTick,
 )
+from commerce.notifications import order_confirmation_send
 from commerce.payments import (
     EventKind,
     PaymentEvent,
@@ -377,7 +378,7 @@ def quote_execute(*, quote: Quote, by: User, lock_token: str) -> Order:
 
     Locks the quote, then its products in primary-key order (so concurrent executions cannot deadlock), checks
     the lock token and window, KYC, approval and stock, then decrements stock and creates the order. Publishes
-    ``order.created`` after commit.
+    ``order.created`` with the write; after commit, e-mails the buyer the confirmation.
     """
     if not quote.company.verified:
         raise CommerceError(
@@ -446,7 +447,10 @@ def quote_execute(*, quote: Quote, by: User, lock_token: str) -> Order:
         quote.status = Quote.Status.EXECUTED
         quote.save(update_fields=["status"])
         CartLine.objects.filter(user=by, company=quote.company).delete()
-        _publish_order(order, "order.created", by=by)
+        _publish_order(order, "order.created")  # the buyer is on the order row (placed_by)
+        order_id = order.pk
+        # A mail server that is down must not fail an order that committed: robust logs the error instead.
+        transaction.on_commit(lambda: order_confirmation_send(order_id=order_id), robust=True)
     return order
 
 
