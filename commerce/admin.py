@@ -263,10 +263,10 @@ admin.site.register(
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "type", "result", "needs_review", "received_at"]
-    list_filter = ["needs_review", "type"]
+    list_display = ["event_id", "provider", "type", "result", "needs_review", "received_at"]
+    list_filter = ["needs_review", "provider", "type"]
     search_fields = ["event_id", "result"]
-    readonly_fields = ["event_id", "type", "payload", "received_at", "result"]
+    readonly_fields = ["provider", "event_id", "type", "payload", "received_at", "result"]
 
 
 admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])

@@ -46,7 +46,9 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
     received = provider.webhook_parse(payload=payload, signature=signature)
     try:
         with transaction.atomic():
-            row = StripeEvent.objects.create(event_id=received.id, type=received.type, payload=received.payload)
+            row = StripeEvent.objects.create(
+                provider=provider.name, event_id=received.id, type=received.type, payload=received.payload
+            )
             outcomes = [_apply(event) for event in received.events]
             result = "; ".join(text for text, _ in outcomes) or received.note
             row.result, row.needs_review = result[:200], any(review for _, review in outcomes)
