@@ -20,7 +20,7 @@ from django.utils import timezone
 
 import mesh
 from commerce import pricing
-from commerce.errors import CommerceError
+from commerce.errors import CommerceError  # defined there (payments raises it too); callers import it here
 from commerce.feeds import FeedError, MetalpriceApiProvider, MetalsDevProvider, SimulatedProvider
 from commerce.models import (
     STRIPE_METHODS,
@@ -51,7 +51,6 @@ from commerce.selectors import Spot, spot_latest
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-__all__ = ["CommerceError"]  # defined in commerce.errors; imported from here by most callers
 logger = logging.getLogger(__name__)
 
 

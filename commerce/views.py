@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt
@@ -108,7 +109,8 @@ def cart(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpRespo
 
 def cart_badge(request: HtmxHttpRequest) -> HttpResponse:
     """The header's cart link and line count alone; the link re-fetches it when a response sends ``cartChanged``."""
-    return render(request, "commerce/_buyer_nav.html#cart-badge")
+    on_cart = bool(request.htmx) and request.htmx.current_url_abs_path == reverse("commerce:cart")
+    return render(request, "commerce/_buyer_nav.html#cart-badge", {"on_cart": on_cart})
 
 
 @require_POST

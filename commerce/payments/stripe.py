@@ -11,6 +11,7 @@ cents (quantity 1, the real quantity in the name), so Stripe's total equals the 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from commerce.errors import CommerceError
 from commerce.models import Company, Order, Plan, StripeCustomer
 from commerce.payments.base import Checkout, EventKind, PaymentEvent, WebhookEvent, WebhookRejected, to_cents
 
+logger = logging.getLogger(__name__)
 # Stripe refuses Checkout Sessions that live less than 30 minutes; ours are expired by us when the lock ends.
 SESSION_MIN_LIFETIME = timedelta(minutes=31)
 SUBSCRIPTION_KINDS = {
@@ -138,7 +140,8 @@ class StripeProvider:
     def checkout_expire(self, *, checkout_id: str) -> bool:
         try:
             self._client().v1.checkout.sessions.expire(checkout_id)
-        except stripe.StripeError:
+        except stripe.StripeError as exc:
+            logger.warning("Stripe would not expire %s: %s", checkout_id, exc)
             return False  # already completed or expired at Stripe: its webhook decides
         return True
 

@@ -109,8 +109,10 @@ def test_the_cart_badge_listens_for_cart_changes_and_updates(client, shop, alice
     assert 'class="badge"' not in client.get("/cart/badge/").content.decode()
     added = client.post("/cart/xau-coin-maple-1oz", {"quantity": 2}, headers={"HX-Request": "true"})
     assert added.headers["HX-Trigger"] == "cartChanged"
-    badge = client.get("/cart/badge/", headers={"HX-Request": "true"}).content.decode()
-    assert badge.startswith('<a id="cart-badge"')
+    badge = client.get(
+        "/cart/badge/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/cart/"}
+    ).content.decode()
+    assert badge.startswith('<a id="cart-badge" href="/cart/" aria-current="page"')
     assert '<span class="badge" aria-label="1 line in the cart">1</span>' in badge
     client.post("/cart/xag-coin-eagle-1oz", {"quantity": 25}, headers={"HX-Request": "true"})
     assert ">2</span>" in client.get("/cart/badge/").content.decode()
