@@ -16,6 +16,9 @@ class AgentsConfig(AppConfig):
 
         probe("request_folder", required=False)(probe_request_folder)
         connect()
+        from agents.mission_kinds import register
+
+        register()  # the mission kinds other apps ask for by name (dreamnet.missions)
 
     def serve_setup(self, stdout) -> None:
         """Ensure the mission-recovery, request-folder and nightly-evolution schedules (run by `manage.py serve`);

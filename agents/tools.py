@@ -2,12 +2,11 @@
 
 Tools only read. Each takes a JSON object of arguments and returns a JSON object; a tool that cannot answer
 returns ``{"available": false, "error": ...}`` (a result the model can read and explain) rather than raising.
-The commerce functions are looked up when called, so this module works while commerce is absent or partial.
+Commerce is read through its selectors (agents sits above commerce; commerce never imports agents).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from agents.llm import canonical
+from commerce import selectors as commerce_selectors
 
 MAX_RESULT_CHARS = 8000
 MAX_ROWS = 20
@@ -59,11 +59,8 @@ def plain(value: Any) -> Any:
 
 
 def _commerce_function(name: str) -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module("commerce.selectors")
-    except ImportError:
-        return None
-    function = getattr(module, name, None)
+    """Return the commerce selector ``name``, or None when commerce has no such selector (yet)."""
+    function = getattr(commerce_selectors, name, None)
     return function if callable(function) else None
 
 

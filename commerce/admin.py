@@ -3,6 +3,7 @@ spot ticks, ledger and compliance flags. State changes go through the services, 
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -30,7 +31,15 @@ from commerce.models import (
     StripeEvent,
     Subscription,
 )
-from commerce.services import CommerceError, compliance_clear, order_transition
+from commerce.payments import order_refund, refundable_quantities
+from commerce.services import (
+    CommerceError,
+    company_kyc_reject,
+    company_kyc_verify,
+    compliance_clear,
+    order_transition,
+)
+from commerce.subscriptions import GRANT_STATUSES, plan_grant, subscription_grant_update
 
 
 class PriceTierInline(admin.TabularInline):
@@ -60,18 +69,31 @@ class CompanyAdmin(admin.ModelAdmin):
     list_filter = ["kyc_status"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    # KYC moves only through the actions below (a service: row lock, signed event naming the operator).
+    readonly_fields = ["kyc_status"]
     inlines = [MembershipInline]
     actions = ["verify", "reject"]
 
     @admin.action(description="Mark KYC verified (the company can place orders)")
     def verify(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:
-        count = queryset.update(kyc_status=Company.Kyc.VERIFIED)
-        self.message_user(request, f"Verified {count} company(ies).", messages.SUCCESS)
+        _each(self, request, queryset, lambda c: company_kyc_verify(company=c, by=request.user), "Verified")
 
     @admin.action(description="Mark KYC rejected")
     def reject(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:
-        count = queryset.update(kyc_status=Company.Kyc.REJECTED)
-        self.message_user(request, f"Rejected {count} company(ies).", messages.WARNING)
+        _each(self, request, queryset, lambda c: company_kyc_reject(company=c, by=request.user), "Rejected")
+
+
+def _each(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, act, done_label: str) -> None:
+    """Apply ``act`` (a service call) to each selected row; report how many it did and each refusal."""
+    done = 0
+    for row in queryset:
+        try:
+            act(row)
+            done += 1
+        except CommerceError as exc:
+            modeladmin.message_user(request, f"{row}: {exc.detail}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{done_label} {done}.", messages.SUCCESS)
 
 
 class ReadOnlyLines(admin.TabularInline):
@@ -140,8 +162,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refund through Stripe (whole order; it turns refunded when Stripe confirms)")
     def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        from commerce.payments import order_refund
-
         for order in queryset:
             try:
                 order_refund(order=order, by=request.user)
@@ -160,8 +180,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     def refund_lines(self, request: HttpRequest, pk: int):
         """Refund chosen quantities of chosen lines through Stripe."""
-        from commerce.payments import order_refund, refundable_quantities
-
         order = get_object_or_404(Order, pk=pk)
         remaining = refundable_quantities(order)
         if request.method == "POST":
@@ -215,24 +233,40 @@ class ComplianceFlagAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear selected flags (reviewed)")
     def clear(self, request: HttpRequest, queryset: QuerySet[ComplianceFlag]) -> None:
-        for flag in queryset.filter(cleared_at__isnull=True):
-            compliance_clear(flag=flag, by=request.user, note=f"Cleared in the admin by {request.user}")
-        self.message_user(request, "Cleared.", messages.SUCCESS)
+        note = f"Cleared in the admin by {request.user}"
+        _each(self, request, queryset, lambda f: compliance_clear(flag=f, by=request.user, note=note), "Cleared")
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """Payment records written by the payment services and webhooks: shown, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 admin.site.register(CartLine, list_display=["user", "company", "product", "quantity"])
 admin.site.register(
-    CheckoutAttempt, list_display=["order", "attempt", "session_id", "status", "amount_cents", "created_at"]
+    CheckoutAttempt,
+    RecordAdmin,
+    list_display=["order", "attempt", "session_id", "status", "amount_cents", "created_at"],
 )
-admin.site.register(RefundRequest, list_display=["order", "amount", "stripe_refund_id", "requested_by", "created_at"])
+admin.site.register(
+    RefundRequest, RecordAdmin, list_display=["order", "amount", "stripe_refund_id", "requested_by", "created_at"]
+)
 
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "type", "result", "needs_review", "received_at"]
-    list_filter = ["needs_review", "type"]
+    list_display = ["event_id", "provider", "type", "result", "needs_review", "received_at"]
+    list_filter = ["needs_review", "provider", "type"]
     search_fields = ["event_id", "result"]
-    readonly_fields = ["event_id", "type", "payload", "received_at", "result"]
+    readonly_fields = ["provider", "event_id", "type", "payload", "received_at", "result"]
 
 
 admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])
@@ -244,6 +278,14 @@ class PlanAdmin(admin.ModelAdmin):
     readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_amount"]
 
 
+class SubscriptionForm(forms.ModelForm):
+    status = forms.ChoiceField(choices=[(s, s) for s in GRANT_STATUSES], initial="active")
+
+    class Meta:
+        model = Subscription
+        fields = ["company", "plan", "status", "current_period_end"]
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     """Stripe keeps its subscriptions true through webhooks; add one here to grant a plan to an invoiced customer."""
@@ -251,11 +293,26 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["company", "plan", "status", "current_period_end", "stripe_subscription_id", "granted_by"]
     list_filter = ["status", "plan"]
     readonly_fields = ["stripe_subscription_id", "last_event_created", "granted_by"]
+    form = SubscriptionForm
 
-    def save_model(self, request, obj, form, change) -> None:
-        if not change and not obj.stripe_subscription_id:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
+    def get_readonly_fields(self, request: HttpRequest, obj: Subscription | None = None) -> list[str]:
+        if obj is not None and obj.stripe_subscription_id:  # Stripe's webhooks keep it true
+            return [f.name for f in Subscription._meta.fields]
+        if obj is not None:  # a grant: its status and end change; whose and which plan do not
+            return [*self.readonly_fields, "company", "plan"]
+        return [*self.readonly_fields, "status"]  # a new grant starts active
+
+    def save_model(self, request: HttpRequest, obj: Subscription, form, change: bool) -> None:
+        """Grant or change a hand-granted plan through the subscription services (event, operator as actor)."""
+        if change and obj.stripe_subscription_id:
+            return  # every field is read-only: nothing to save
+        if change:
+            subscription_grant_update(
+                subscription=obj, status=obj.status, until=obj.current_period_end, by=request.user
+            )
+        else:
+            saved = plan_grant(company=obj.company, plan=obj.plan, by=request.user, until=obj.current_period_end)
+            obj.pk, obj.status, obj.granted_by = saved.pk, saved.status, saved.granted_by
 
 
 @admin.register(IntelligenceBrief)

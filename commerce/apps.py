@@ -12,7 +12,11 @@ class CommerceConfig(AppConfig):
         from dreamnet.health import probe
 
         probe("spot_feed", required=False)(probe_spot_feed)
-        import commerce.stats  # noqa: F401  (registers the strip's figures)
+        # Imported for their registrations: the strip's figures (stats), and the payment-event handlers of the
+        # order services and subscriptions, which the webhook inbox must find whatever imported it first.
+        import commerce.services
+        import commerce.stats
+        import commerce.subscriptions  # noqa: F401
 
     def serve_setup(self, stdout) -> None:
         """Load the demo catalog, take a first spot reading, and schedule the feed and the order sweep."""

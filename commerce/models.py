@@ -359,9 +359,11 @@ class CheckoutAttempt(models.Model):
 
 
 class StripeEvent(models.Model):
-    """Every webhook event, stored once under Stripe's id before it is acted on."""
+    """Every payment-provider webhook event (the webhook inbox), stored once under the provider's event id before
+    it is acted on. Named for the first provider; ``provider`` tells them apart."""
 
-    event_id = models.CharField(max_length=255, unique=True)
+    provider = models.CharField(max_length=20, default="stripe")
+    event_id = models.CharField(max_length=255)
     type = models.CharField(max_length=100)
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -370,6 +372,10 @@ class StripeEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        constraints = [
+            # Each provider event is stored (and applied) once; a second delivery waits on this and does nothing.
+            models.UniqueConstraint(fields=["provider", "event_id"], name="providerevent_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"

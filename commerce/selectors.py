@@ -104,6 +104,11 @@ def cart_lines(*, user, company: Company) -> list[CartLine]:
     return list(CartLine.objects.filter(user=user, company=company).select_related("product").order_by("pk"))
 
 
+def cart_line_count(*, user, company: Company) -> int:
+    """Return how many lines the user's cart for ``company`` holds (the header badge)."""
+    return CartLine.objects.filter(user=user, company=company).count()
+
+
 def orders_for_company(company: Company) -> QuerySet[Order]:
     return Order.objects.filter(company=company).order_by("-created_at")
 

@@ -11,6 +11,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 import mesh
 from commerce import pricing
+from commerce.errors import CommerceError  # defined there (payments raises it too); callers import it here
 from commerce.feeds import FeedError, MetalpriceApiProvider, MetalsDevProvider, SimulatedProvider
 from commerce.models import (
     STRIPE_METHODS,
@@ -35,14 +37,21 @@ from commerce.models import (
     QuoteLine,
     SpotTick,
 )
+from commerce.notifications import order_confirmation_send
+from commerce.payments import (
+    EventKind,
+    PaymentEvent,
+    checkout_expire_open,
+    online_unavailable_reason,
+    payment_event_handler,
+    to_cents,
+)
 from commerce.selectors import Spot, spot_latest
-from dreamnet.errors import DomainError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
-
-
-class CommerceError(DomainError):
-    """A request the commerce rules refuse (``detail``, stable ``code``, HTTP ``status``, optional ``extra``)."""
 
 
 # Spot feed ----------------------------------------------------------------------------------------------
@@ -131,7 +140,52 @@ def company_create(*, slug: str, name: str, verified: bool = False) -> Company:
     )
 
 
-def membership_add(*, company: Company, user, role: str) -> Membership:
+def _company_kyc_set(*, company: Company, to: str, by: User, allowed_from: tuple[str, ...], note: str) -> Company:
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company.pk)
+        if company.kyc_status not in allowed_from:
+            raise CommerceError(
+                f"{company.name} is KYC {company.kyc_status}; it cannot be marked {to}.",
+                code="bad_kyc_transition",
+                status=409,
+            )
+        previous = company.kyc_status
+        company.kyc_status = to
+        company.save(update_fields=["kyc_status"])
+        # The event is part of the write (the log is the audit trail): it commits with it or not at all.
+        mesh.publish(
+            f"company.kyc_{to}",
+            {"company": company.slug, "from": previous, "to": to, "note": note[:200]},
+            actor=by,
+        )
+    return company
+
+
+def company_kyc_verify(*, company: Company, by: User, note: str = "") -> Company:
+    """Mark a pending or rejected company KYC *verified* (it may then execute orders).
+
+    Locks the company row; refuses a company that is verified already. Publishes ``company.kyc_verified``
+    with the operator as actor.
+    """
+    return _company_kyc_set(
+        company=company, to=Company.Kyc.VERIFIED, by=by, allowed_from=(Company.Kyc.PENDING, Company.Kyc.REJECTED),
+        note=note,
+    )  # fmt: skip
+
+
+def company_kyc_reject(*, company: Company, by: User, note: str = "") -> Company:
+    """Mark a pending or verified company KYC *rejected* (it can quote but no longer execute).
+
+    Locks the company row; refuses a company that is rejected already. Publishes ``company.kyc_rejected``
+    with the operator as actor.
+    """
+    return _company_kyc_set(
+        company=company, to=Company.Kyc.REJECTED, by=by, allowed_from=(Company.Kyc.PENDING, Company.Kyc.VERIFIED),
+        note=note,
+    )  # fmt: skip
+
+
+def membership_add(*, company: Company, user: User, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise CommerceError(f"Role {role!r} is not one of {', '.join(Membership.Role.values)}.", code="bad_role")
     membership, _ = Membership.objects.update_or_create(company=company, user=user, defaults={"role": role})
@@ -175,7 +229,7 @@ def _check_quantity(product: Product, quantity: int) -> None:
         )
 
 
-def cart_set(*, user, company: Company, sku: str, quantity: int) -> CartLine | None:
+def cart_set(*, user: User, company: Company, sku: str, quantity: int) -> CartLine | None:
     """Set the cart quantity for ``sku`` (0 removes the line) and return the line."""
     product = Product.objects.filter(sku=sku, active=True).first()
     if product is None:
@@ -194,7 +248,7 @@ def cart_set(*, user, company: Company, sku: str, quantity: int) -> CartLine | N
 
 
 def quote_lock(
-    *, company: Company, by, lines: list[tuple[str, int]], payment_method: str = PaymentMethod.WIRE
+    *, company: Company, by: User, lines: list[tuple[str, int]], payment_method: str = PaymentMethod.WIRE
 ) -> Quote:
     """Freeze every line at the current feed into a locked quote that expires after the method's lock window.
 
@@ -206,11 +260,8 @@ def quote_lock(
             f"Payment method {payment_method!r} is not available; use one of {', '.join(PaymentMethod.values)}.",
             code="bad_payment_method",
         )
-    if payment_method in STRIPE_METHODS:
-        from commerce.payments import stripe_unavailable_reason
-
-        if reason := stripe_unavailable_reason():
-            raise CommerceError(reason, code="payment_method_unavailable", status=409)
+    if payment_method in STRIPE_METHODS and (reason := online_unavailable_reason()):
+        raise CommerceError(reason, code="payment_method_unavailable", status=409)
     surcharge = Decimal(settings.CARD_SURCHARGE_PERCENT) if payment_method == PaymentMethod.CARD else Decimal(0)
     if not lines:
         raise CommerceError("The quote has no lines; add products first.", code="empty_quote")
@@ -283,7 +334,7 @@ def quote_requote_diff(quote: Quote) -> list[dict]:
     return diff
 
 
-def quote_approve(*, quote: Quote, by) -> Quote:
+def quote_approve(*, quote: Quote, by: User) -> Quote:
     """Record an approver's approval of a locked quote inside its lock window."""
     membership = Membership.objects.filter(company=quote.company, user=by).first()
     if membership is None or not membership.can_approve:
@@ -321,12 +372,12 @@ def _order_number() -> str:
     return f"PSD-{timezone.now():%y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def quote_execute(*, quote: Quote, by, lock_token: str) -> Order:
+def quote_execute(*, quote: Quote, by: User, lock_token: str) -> Order:
     """Turn a locked quote into an order, reserving stock under row locks; never oversells.
 
     Locks the quote, then its products in primary-key order (so concurrent executions cannot deadlock), checks
     the lock token and window, KYC, approval and stock, then decrements stock and creates the order. Publishes
-    ``order.created`` after commit.
+    ``order.created`` with the write; after commit, e-mails the buyer the confirmation.
     """
     if not quote.company.verified:
         raise CommerceError(
@@ -395,7 +446,10 @@ def quote_execute(*, quote: Quote, by, lock_token: str) -> Order:
         quote.status = Quote.Status.EXECUTED
         quote.save(update_fields=["status"])
         CartLine.objects.filter(user=by, company=quote.company).delete()
-        _publish_order(order, "order.created")
+        _publish_order(order, "order.created")  # the buyer is on the order row (placed_by)
+        order_id = order.pk
+        # A mail server that is down must not fail an order that committed: robust logs the error instead.
+        transaction.on_commit(lambda: order_confirmation_send(order_id=order_id), robust=True)
     return order
 
 
@@ -414,19 +468,22 @@ TRANSITIONS = {
 }
 
 
-def _publish_order(order: Order, topic: str) -> None:
+def _publish_order(order: Order, topic: str, *, by: User | None = None) -> None:
     # mesh.publish joins this transaction: the event commits with the order or not at all, and is pushed
-    # live only after commit.
+    # live only after commit. ``by`` (a buyer or an operator) is the event's actor: the log is the audit trail.
     mesh.publish(
-        topic, {"number": order.number, "company": order.company.slug, "status": order.status, "total": order.total}
+        topic,
+        {"number": order.number, "company": order.company.slug, "status": order.status, "total": order.total},
+        actor=by,
     )
 
 
-def order_transition(*, order: Order, to: str, by=None, tracking: str = "") -> Order:
+def order_transition(*, order: Order, to: str, by: User | None = None, tracking: str = "") -> Order:
     """Move an order along its state machine; illegal moves are refused with the allowed ones named.
 
     ``paid`` issues a signed receipt and runs the large-transaction review; ``cancelled`` and ``expired``
-    release stock. Publishes ``order.<status>``.
+    release stock. Locks the order (then its products). Publishes ``order.<status>`` with ``by`` as actor
+    (None: the system, e.g. a payment webhook or the expiry sweep).
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("company").get(pk=order.pk)
@@ -465,7 +522,7 @@ def order_transition(*, order: Order, to: str, by=None, tracking: str = "") -> O
         order.save()
         if to == Order.Status.PAID:
             _compliance_review(order)
-        _publish_order(order, f"order.{to}")
+        _publish_order(order, f"order.{to}", by=by)
     return order
 
 
@@ -491,9 +548,20 @@ def _compliance_review(order: Order) -> None:
         mesh.publish("compliance.flagged", {"company": order.company.slug, "order": order.number})
 
 
-def compliance_clear(*, flag: ComplianceFlag, by, note: str = "") -> ComplianceFlag:
-    flag.cleared_by, flag.cleared_at, flag.note = by, timezone.now(), note[:200]
-    flag.save(update_fields=["cleared_by", "cleared_at", "note"])
+def compliance_clear(*, flag: ComplianceFlag, by: User, note: str = "") -> ComplianceFlag:
+    """Record an operator's review of a compliance flag; refuses a flag that is cleared already.
+
+    Locks the flag row. Publishes ``compliance.cleared`` with the operator as actor.
+    """
+    with transaction.atomic():
+        flag = ComplianceFlag.objects.select_for_update().select_related("company").get(pk=flag.pk)
+        if flag.cleared_at is not None:
+            raise CommerceError(
+                f"This flag was cleared at {flag.cleared_at:%Y-%m-%d %H:%M} UTC.", code="already_cleared", status=409
+            )
+        flag.cleared_by, flag.cleared_at, flag.note = by, timezone.now(), note[:200]
+        flag.save(update_fields=["cleared_by", "cleared_at", "note"])
+        mesh.publish("compliance.cleared", {"company": flag.company.slug, "flag": flag.pk, "note": flag.note}, actor=by)
     return flag
 
 
@@ -537,8 +605,64 @@ def orders_expire(*, now: datetime | None = None) -> list[Order]:
     expired = []
     for order in due:
         if order.payment_method != PaymentMethod.WIRE:
-            from commerce.payments import checkout_expire_open
-
             checkout_expire_open(order=order)
         expired.append(order_expire(order=order, now=now))
     return expired
+
+
+# Payment events (registered with the payments inbox; payments never imports this module) ---------------
+
+
+@payment_event_handler(EventKind.PAID, EventKind.SUBMITTED, EventKind.FAILED, EventKind.CHECKOUT_EXPIRED)
+def order_checkout_event_apply(event: PaymentEvent) -> tuple[str, bool]:
+    """Move the order a checkout event names; return (what happened, whether an operator should look).
+
+    Orders only move forward: a late ``checkout_expired`` leaves a paid order paid. A paid total that differs
+    from the order's is flagged, never applied. Publishes ``order.paid`` (through ``order_transition``),
+    ``order.payment_submitted`` or ``order.payment_failed``.
+    """
+    order = Order.objects.filter(number=event.order).first() if event.order else None
+    if order is None:
+        return f"no order matches session {event.checkout}", True
+    pending = order.status == Order.Status.PENDING_PAYMENT
+    if event.kind in (EventKind.PAID, EventKind.SUBMITTED):
+        if event.amount_cents is not None and event.amount_cents != to_cents(order.total):
+            return f"{order.number}: Stripe total {event.amount_cents} ≠ order {to_cents(order.total)} cents", True
+        if event.kind == EventKind.PAID:
+            if not pending:
+                return f"{order.number} is already {order.status}", False
+            order_transition(order=order, to=Order.Status.PAID)
+            return f"{order.number} paid", False
+        if pending and not order.payment_submitted_at:
+            Order.objects.filter(pk=order.pk).update(payment_submitted_at=timezone.now())
+            mesh.publish("order.payment_submitted", {"number": order.number, "method": order.payment_method})
+        return f"{order.number}: payment submitted, awaiting settlement", False
+    if event.kind == EventKind.FAILED:
+        if not pending:
+            return f"{order.number} is already {order.status}", False
+        order_transition(order=order, to=Order.Status.CANCELLED)
+        mesh.publish("order.payment_failed", {"number": order.number})
+        return f"{order.number}: bank debit failed; order cancelled and stock released", False
+    if pending and not order.payment_submitted_at and not order.checkout_attempts.filter(status="open").exists():
+        order_expire(order=order)
+        return f"{order.number} expired unpaid", False
+    return f"{order.number}: session expired, order stays {order.status}", False
+
+
+@payment_event_handler(EventKind.REFUNDED)
+def order_refund_event_apply(event: PaymentEvent) -> tuple[str, bool]:
+    """Turn a fully refunded paid or allocated order *refunded* (stock returned); record a partial refund.
+
+    Publishes ``order.refunded`` (through ``order_transition``) or ``order.refund_partial``.
+    """
+    order = Order.objects.filter(payment_intent=event.payment_ref or "-").first()
+    if order is None:
+        return f"no order has payment intent {event.payment_ref or None}", True
+    if (event.refunded_cents or 0) >= (event.amount_cents or 0) and order.status in (
+        Order.Status.PAID,
+        Order.Status.ALLOCATED,
+    ):
+        order_transition(order=order, to=Order.Status.REFUNDED)
+        return f"{order.number} refunded", False
+    mesh.publish("order.refund_partial", {"number": order.number, "refunded_cents": event.refunded_cents})
+    return f"{order.number}: partial refund of {event.refunded_cents} cents recorded", False

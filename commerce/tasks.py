@@ -9,6 +9,7 @@ from django.conf import settings
 from django_q.models import Schedule
 
 from commerce.services import CommerceError, orders_expire, spot_refresh
+from commerce.subscriptions import briefs_compute_all
 from dreamnet.schedules import schedule_every_minute
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ def orders_expire_task() -> list[str]:
 
 
 def briefs_task() -> list[str]:
-    from commerce.subscriptions import briefs_compute_all
-
     return [f"{b.metal} {b.day}" for b in briefs_compute_all()]
 
 

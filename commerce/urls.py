@@ -12,6 +12,7 @@ urlpatterns = [
     path("metals/intelligence/billing", views.billing_portal, name="billing-portal"),
     path("metals/<slug:sku>", views.product, name="product"),
     path("cart/", views.cart, name="cart"),
+    path("cart/badge/", views.cart_badge, name="cart-badge"),
     path("cart/<slug:sku>", views.cart_update, name="cart-update"),
     path("checkout/lock", views.checkout_lock, name="lock"),
     path("quotes/<int:pk>/", views.quote_page, name="quote"),

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt
@@ -20,7 +21,7 @@ from commerce import selectors
 from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
 from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Plan, Quote
-from commerce.payments import WebhookRejected, checkout_start, stripe_unavailable_reason, webhook_receive
+from commerce.payments import WebhookRejected, checkout_start, online_unavailable_reason, webhook_receive
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence, portal_url, subscription_checkout
@@ -95,7 +96,7 @@ def _cart_context(request, membership: Membership) -> dict:
         "total": total,
         "membership": membership,
         "lock_form": LockForm(),
-        "stripe_unavailable": stripe_unavailable_reason(),
+        "stripe_unavailable": online_unavailable_reason(),
         "stale": any(s.stale for s in spots.values()),
     }
 
@@ -104,6 +105,12 @@ def _cart_context(request, membership: Membership) -> dict:
 def cart(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
     template = "commerce/cart.html#cart-lines" if request.htmx else "commerce/cart.html"
     return render(request, template, _cart_context(request, membership))
+
+
+def cart_badge(request: HtmxHttpRequest) -> HttpResponse:
+    """The header's cart link and line count alone; the link re-fetches it when a response sends ``cartChanged``."""
+    on_cart = bool(request.htmx) and request.htmx.current_url_abs_path == reverse("commerce:cart")
+    return render(request, "commerce/_buyer_nav.html#cart-badge", {"on_cart": on_cart})
 
 
 @require_POST
@@ -222,7 +229,9 @@ def checkout_return(request: AuthenticatedHtmxRequest, membership: Membership, n
 @require_POST
 def stripe_webhook(request) -> HttpResponse:
     try:
-        result = webhook_receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+        result = webhook_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature"), provider="stripe"
+        )
     except WebhookRejected as exc:
         return JsonResponse({"detail": exc.detail, "code": "bad_webhook"}, status=400)
     return JsonResponse({"received": True, "result": result})
@@ -287,7 +296,7 @@ def intelligence(request: HtmxHttpRequest) -> HttpResponse:
         "subscribed": subscribed,
         "membership": membership,
         "plans": Plan.objects.filter(active=True),
-        "stripe_unavailable": stripe_unavailable_reason(),
+        "stripe_unavailable": online_unavailable_reason(),
     }
     return render(request, "commerce/intelligence.html", context)
 

@@ -171,3 +171,15 @@ def test_with_a_language_model_the_brief_narrative_comes_from_an_analyst_mission
     assert brief.narrative == "Silver held its range."
     assert brief.narrative_source.startswith("model ")
     assert f"mission #{mission.pk}" in brief.narrative_source
+
+
+@pytest.mark.django_db
+def test_without_an_app_offering_briefs_the_template_stands_and_says_why(settings, spot, monkeypatch):
+    from dreamnet import missions
+
+    monkeypatch.setattr(missions, "_kinds", {})
+    settings.LLM_PROVIDER, settings.OPENAI_API_KEY = "openai", "sk-test-not-used"
+    brief = brief_compute(metal="XAU")
+    assert "mission" not in brief.figures
+    assert brief.figures["mission_error"].startswith("No app on this node runs 'brief' missions")
+    assert brief.narrative_source == "template (no language model)"

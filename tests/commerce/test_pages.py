@@ -99,3 +99,20 @@ def test_company_page_lists_members_and_limits(client, shop, alice):
     client.force_login(alice)
     page = client.get("/company/").content.decode()
     assert "Acme Metals" in page and "bob" in page and "KYC verified" in page
+
+
+def test_the_cart_badge_listens_for_cart_changes_and_updates(client, shop, alice):
+    client.force_login(alice)
+    page = client.get("/cart/").content.decode()
+    assert 'hx-trigger="cartChanged from:body"' in page
+    assert 'hx-get="/cart/badge/"' in page
+    assert 'class="badge"' not in client.get("/cart/badge/").content.decode()
+    added = client.post("/cart/xau-coin-maple-1oz", {"quantity": 2}, headers={"HX-Request": "true"})
+    assert added.headers["HX-Trigger"] == "cartChanged"
+    badge = client.get(
+        "/cart/badge/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/cart/"}
+    ).content.decode()
+    assert badge.startswith('<a id="cart-badge" href="/cart/" aria-current="page"')
+    assert '<span class="badge" aria-label="1 line in the cart">1</span>' in badge
+    client.post("/cart/xag-coin-eagle-1oz", {"quantity": 25}, headers={"HX-Request": "true"})
+    assert ">2</span>" in client.get("/cart/badge/").content.decode()
