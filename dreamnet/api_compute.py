@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 
-from dreamnet.compute_jobs import JobError, job_create, kinds_summary, result_json
+from dreamnet.compute_jobs import instances_offered, job_create, kinds_summary, result_json
 from dreamnet.models import ComputeJob
-from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, require_scope
+from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ErrorOut, require_scope
 
 router = Router(tags=["compute"], auth=require_scope("compute"))
 
@@ -46,13 +46,24 @@ def kinds(request: HttpRequest):
     return kinds_summary()
 
 
+class InstanceOut(Schema):
+    name: str
+    optimum: int | None
+
+
+@router.get("/instances", response={200: list[InstanceOut], **AUTH_ERRORS}, summary="TSPLIB instances")
+def instances(request: HttpRequest):
+    """The TSPLIB instances a `tsp` job may name in `instance`, with the published optimum where known."""
+    return instances_offered()
+
+
 @router.post("/jobs", response={201: JobOut, **AUTH_ERRORS, 422: ErrorOut}, summary="Queue a compute job")
 def job_new(request: HttpRequest, body: JobIn):
-    """Validate the parameters and queue the job on the task cluster; follow it with GET /jobs/{id}."""
-    try:
-        job = job_create(kind=body.kind, params=body.params, by=request.api_key.created_by)
-    except JobError as exc:
-        raise ApiError(422, "bad_job", str(exc)) from exc
+    """Validate the parameters and queue the job on the task cluster; follow it with GET /jobs/{id}.
+
+    A refusal (422, code `bad_job`) names every wrong parameter: `errors` maps each to its own message.
+    """
+    job = job_create(kind=body.kind, params=body.params, by=request.api_key.created_by)
     return Status(201, result_json(job))
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -21,24 +20,24 @@ from django.db import transaction
 from django.utils import timezone
 
 import mesh
+from compute.instances import KNOWN_OPTIMA, instance_path, instance_paths
+from dreamnet.errors import DomainError
 from dreamnet.models import ComputeJob
 
 logger = logging.getLogger(__name__)
 
-# TSPLIB95's published optimal tour lengths for the instances DreamNet ships tests against.
-KNOWN_OPTIMA = {
-    "eil51": 426,
-    "berlin52": 7542,
-    "st70": 675,
-    "eil76": 538,
-    "kroA100": 21282,
-    "ch150": 6528,
-    "a280": 2579,
-}
 
+class JobError(DomainError):
+    """Parameters a job refuses. ``errors`` maps each wrong parameter to its own message (what is allowed); the
+    detail states them all, and the API adds ``errors`` to its body."""
 
-class JobError(ValueError):
-    """Parameters a job refuses; the message names the parameter and what is allowed."""
+    code = "bad_job"
+    status = 422
+
+    def __init__(self, detail: str = "", *, errors: dict[str, str] | None = None) -> None:
+        errors = dict(errors or {})
+        super().__init__(detail or " ".join(errors.values()), extra={"errors": errors} if errors else None)
+        self.errors = errors
 
 
 Output = tuple[str, str, bytes]
@@ -63,50 +62,87 @@ def register(name: str, *, summary: str):
     return wrap
 
 
-def _number(params: dict, key: str, default, *, low, high, cast=float):
-    value = params.get(key, default)
-    try:
-        value = cast(value)
-    except (TypeError, ValueError):
-        raise JobError(f"{key} must be a number; got {value!r}.") from None
-    if not low <= value <= high:
-        raise JobError(f"{key} must be between {low} and {high}; got {value}.")
-    return value
+class _Check:
+    """Collect every wrong parameter's own error, so one refusal names all of them (not only the first)."""
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+        self.errors: dict[str, str] = {}
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.setdefault(key, message)
+
+    def merge(self, exc: JobError) -> None:
+        for key, message in exc.errors.items():
+            self.error(key, message)
+
+    def number(self, key: str, default: Any, *, low: float, high: float, cast: Callable = float) -> Any:
+        """Return the parameter cast and within [low, high], or record its error and return None."""
+        value = self.params.get(key, default)
+        try:
+            value = cast(value)
+        except (TypeError, ValueError):
+            self.error(key, f"{key} must be a number; got {value!r}.")
+            return None
+        if not low <= value <= high:
+            self.error(key, f"{key} must be between {low} and {high}; got {value}.")
+            return None
+        return value
+
+    def done(self, clean: dict) -> dict:
+        """Return ``clean``, or raise JobError naming every parameter found wrong."""
+        if self.errors:
+            raise JobError(errors=self.errors)
+        return clean
 
 
 # TSP -----------------------------------------------------------------------------------------------------
 
 
 def tsplib_instance(params: dict):
-    """Load the instance named by ``instance`` (in DREAMNET_TSPLIB_DIR) or parse ``tsplib`` text."""
+    """Load the offered instance named by ``instance`` (bundled, or in DREAMNET_TSPLIB_DIR) or parse ``tsplib``.
+
+    Raises JobError under the parameter at fault.
+    """
     from compute.tsplib import TsplibError, load_instance, parse_instance
 
+    if params.get("tsplib"):
+        try:
+            return parse_instance(str(params["tsplib"]), source="upload")
+        except TsplibError as exc:
+            raise JobError(errors={"tsplib": str(exc)}) from exc
+    name = str(params.get("instance", ""))
+    path = instance_path(name, settings.TSPLIB_DIR) if name else None
+    if path is None:
+        offered = ", ".join(instance_paths(settings.TSPLIB_DIR))
+        raise JobError(errors={"instance": f"Give `tsplib` (the file's text) or `instance`, one of: {offered}."})
     try:
-        if params.get("tsplib"):
-            return parse_instance(params["tsplib"], source="upload")
-        name = str(params.get("instance", ""))
-        path = Path(settings.TSPLIB_DIR) / f"{name}.tsp"
-        if not name or "/" in name or name.startswith(".") or not path.is_file():
-            available = sorted(p.stem for p in Path(settings.TSPLIB_DIR).glob("*.tsp"))
-            raise JobError(
-                f"Give `tsplib` (the file's text) or `instance`, one of: {', '.join(available) or 'none installed'}."
-            )
         return load_instance(path)
-    except TsplibError as exc:
-        raise JobError(str(exc)) from exc
+    except (OSError, TsplibError) as exc:
+        raise JobError(errors={"instance": f"instance {name!r} cannot be read: {exc}"}) from exc
 
 
 @register("tsp", summary="Ant-colony TSP solver (MAX-MIN ant system with 2-opt)")
 class TspJob:
     @staticmethod
     def validate(params: dict) -> dict:
-        instance = tsplib_instance(params)
-        if instance.dimension > settings.COMPUTE_MAX_CITIES:
-            raise JobError(f"The instance has {instance.dimension} cities; the limit is {settings.COMPUTE_MAX_CITIES}.")
+        check = _Check(params)
+        try:
+            instance = tsplib_instance(params)
+        except JobError as exc:
+            check.merge(exc)
+        else:
+            key = "tsplib" if params.get("tsplib") else "instance"
+            if instance.dimension > settings.COMPUTE_MAX_CITIES:
+                check.error(
+                    key, f"The instance has {instance.dimension} cities; the limit is {settings.COMPUTE_MAX_CITIES}."
+                )
+            elif instance.dimension < 4:  # the colony's 2-opt needs two edges that share no city
+                check.error(key, f"The instance has {instance.dimension} cities; the ant colony needs at least 4.")
         clean = {k: params[k] for k in ("instance", "tsplib") if params.get(k)}
-        clean["seconds"] = _number(params, "seconds", 10, low=0.1, high=settings.COMPUTE_MAX_SECONDS)
-        clean["seed"] = _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int)
-        return clean
+        clean["seconds"] = check.number("seconds", 10, low=0.1, high=settings.COMPUTE_MAX_SECONDS)
+        clean["seed"] = check.number("seed", 0, low=0, high=2**31 - 1, cast=int)
+        return check.done(clean)
 
     @staticmethod
     def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
@@ -146,16 +182,31 @@ class MonteCarloJob:
     def validate(params: dict) -> dict:
         from compute.montecarlo import GbmModel
 
+        check = _Check(params)
         clean = {k: params[k] for k in MonteCarloJob.FIELDS if params.get(k) is not None}
         if "spot" not in clean:
-            clean["spot"] = _spot_for(params.get("metal", "XAU"))
-        try:
-            GbmModel(**clean)
-        except (TypeError, ValueError) as exc:
-            raise JobError(str(exc)) from exc
-        clean["paths"] = _number(params, "paths", 200_000, low=2, high=10_000_000, cast=int)
-        clean["seed"] = _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int)
-        return clean
+            try:
+                clean["spot"] = _spot_for(params.get("metal", "XAU"))
+            except JobError as exc:
+                check.merge(exc)
+        # GbmModel names the first bad parameter it meets (its message starts with the name): set each one found
+        # aside (a stand-in spot, else the model's default) and try again, so every bad parameter is named.
+        probe = {"spot": 1.0} | clean
+        for _ in range(len(MonteCarloJob.FIELDS) + 1):
+            try:
+                GbmModel(**probe)
+                break
+            except (TypeError, ValueError) as exc:
+                key = str(exc).split(" ", 1)[0]
+                known = key in probe and key not in check.errors
+                check.error(key if key in MonteCarloJob.FIELDS else "params", str(exc))
+                if not known:
+                    break
+                probe.pop(key)
+                probe.setdefault("spot", 1.0)
+        clean["paths"] = check.number("paths", 200_000, low=2, high=10_000_000, cast=int)
+        clean["seed"] = check.number("seed", 0, low=0, high=2**31 - 1, cast=int)
+        return check.done(clean)
 
     @staticmethod
     def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
@@ -180,7 +231,9 @@ def _spot_for(metal: str) -> float:
 
     spot = spot_latest().get(str(metal))
     if spot is None:
-        raise JobError(f"No spot price for {metal!r}; give `spot` (price per unit) or wait for the feed.")
+        raise JobError(
+            errors={"metal": f"No spot price for {metal!r}; give `spot` (price per unit) or wait for the feed."}
+        )
     return float(spot.ask)
 
 
@@ -193,15 +246,15 @@ class PhysarumJob:
     def validate(params: dict) -> dict:
         from compute.physarum import MAX_AGENTS
 
-        size = _number(params, "size", 256, low=32, high=2048, cast=int)
+        check = _Check(params)
         clean = {
-            "size": size,
-            "agents": _number(params, "agents", 50_000, low=1, high=MAX_AGENTS, cast=int),
-            "steps": _number(params, "steps", 300, low=1, high=20_000, cast=int),
-            "nodes": _number(params, "nodes", 6, low=2, high=64, cast=int),
-            "seed": _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int),
+            "size": check.number("size", 256, low=32, high=2048, cast=int),
+            "agents": check.number("agents", 50_000, low=1, high=MAX_AGENTS, cast=int),
+            "steps": check.number("steps", 300, low=1, high=20_000, cast=int),
+            "nodes": check.number("nodes", 6, low=2, high=64, cast=int),
+            "seed": check.number("seed", 0, low=0, high=2**31 - 1, cast=int),
         }
-        return clean
+        return check.done(clean)
 
     @staticmethod
     def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
@@ -246,13 +299,15 @@ class FlockingJob:
     def validate(params: dict) -> dict:
         from compute.flocking import MAX_AGENTS
 
-        return {
-            "size": _number(params, "size", 512, low=64, high=8192, cast=int),
-            "prey": _number(params, "prey", 5_000, low=1, high=MAX_AGENTS, cast=int),
-            "predators": _number(params, "predators", 12, low=0, high=10_000, cast=int),
-            "steps": _number(params, "steps", 200, low=1, high=20_000, cast=int),
-            "seed": _number(params, "seed", 0, low=0, high=2**31 - 1, cast=int),
+        check = _Check(params)
+        clean = {
+            "size": check.number("size", 512, low=64, high=8192, cast=int),
+            "prey": check.number("prey", 5_000, low=1, high=MAX_AGENTS, cast=int),
+            "predators": check.number("predators", 12, low=0, high=10_000, cast=int),
+            "steps": check.number("steps", 200, low=1, high=20_000, cast=int),
+            "seed": check.number("seed", 0, low=0, high=2**31 - 1, cast=int),
         }
+        return check.done(clean)
 
     @staticmethod
     def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
@@ -294,25 +349,28 @@ class RenderJob:
     def validate(params: dict) -> dict:
         from compute.render import SCENES, SceneError, load_scene, prepare
 
+        check = _Check(params)
         scene = params.get("scene", "showcase")
         if isinstance(scene, str):
             path = SCENES / f"{scene}.json"
             if "/" in scene or not path.is_file():
                 names = ", ".join(sorted(p.stem for p in SCENES.glob("*.json")))
-                raise JobError(f"scene is a JSON object or the name of a bundled scene ({names}); got {scene!r}.")
-            scene = load_scene(path)
-        if not isinstance(scene, dict):
-            raise JobError("scene is a JSON object or the name of a bundled scene.")
+                check.error("scene", f"scene is a JSON object or the name of a bundled scene ({names}); got {scene!r}.")
+            else:
+                scene = load_scene(path)
+        elif not isinstance(scene, dict):
+            check.error("scene", "scene is a JSON object or the name of a bundled scene.")
         overrides = {
-            k: _number(params, k, None, low=1, high=4096, cast=int)
+            k: check.number(k, None, low=1, high=4096, cast=int)
             for k in ("width", "height", "samples")
             if params.get(k) is not None
         }
-        try:
-            prepare(scene, **overrides)
-        except SceneError as exc:
-            raise JobError(str(exc)) from exc
-        return {"scene": scene, **overrides}
+        if not check.errors:
+            try:
+                prepare(scene, **overrides)
+            except SceneError as exc:
+                check.error("scene", str(exc))
+        return check.done({"scene": scene, **overrides})
 
     @staticmethod
     def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
@@ -332,9 +390,9 @@ class RenderJob:
 def job_create(*, kind: str, params: dict, by=None) -> ComputeJob:
     """Validate and queue a job; the Django-Q2 task starts after this transaction commits."""
     if kind not in KINDS:
-        raise JobError(f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(KINDS))}.")
+        raise JobError(errors={"kind": f"Unknown job kind {kind!r}; use one of: {', '.join(sorted(KINDS))}."})
     if not isinstance(params, dict):
-        raise JobError("Job parameters are a JSON object.")
+        raise JobError(errors={"params": "Job parameters are a JSON object."})
     clean = KINDS[kind].validate(params)
     with transaction.atomic():
         job = ComputeJob.objects.create(kind=kind, params=clean, created_by=by)
@@ -422,6 +480,12 @@ def jobs_recover() -> int:
 
 def artifact_url(blake3: str) -> str:
     return f"/console/artifacts/{blake3}"
+
+
+def instances_offered() -> list[dict[str, Any]]:
+    """Return the TSPLIB instances a ``tsp`` job may name (bundled and DREAMNET_TSPLIB_DIR's), with their
+    published optimum where DreamNet knows it."""
+    return [{"name": name, "optimum": KNOWN_OPTIMA.get(name)} for name in instance_paths(settings.TSPLIB_DIR)]
 
 
 def kinds_summary() -> dict[str, str]:

@@ -11,7 +11,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from django.db import transaction
 
@@ -20,7 +19,6 @@ from dreamnet.models import ShowcaseFrame
 
 logger = logging.getLogger(__name__)
 KEEP_PER_KIND = 5
-BUNDLED = Path(__file__).resolve().parent.parent / "compute" / "data"
 PRODUCERS: dict[str, tuple[str, Callable[[], tuple[str, bytes, dict]]]] = {}
 
 
@@ -38,11 +36,11 @@ def producer(kind: str, *, sentence: str):
 )
 def tsp_frame() -> tuple[str, bytes, dict]:
     from compute.aco import solve
+    from compute.instances import BUNDLED_DIR, KNOWN_OPTIMA
     from compute.tsplib import load_instance
-    from dreamnet.compute_jobs import KNOWN_OPTIMA
     from dreamnet.svg import tour_svg
 
-    instance = load_instance(BUNDLED / "berlin52.tsp")
+    instance = load_instance(BUNDLED_DIR / "berlin52.tsp")
     optimum = KNOWN_OPTIMA[instance.name]
     # A short, seeded-at-random run: some frames reach the optimum, some show the colony on its way.
     result = solve(instance, iterations=random.randint(1, 12), seed=random.randrange(2**31))  # noqa: S311 (a demo run)

@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 
-from dreamnet.compute_jobs import KINDS, JobError, job_create, result_json
+from dreamnet.compute_jobs import KINDS, JobError, instances_offered, job_create, result_json
 from dreamnet.http import AuthenticatedHtmxRequest, operator_required
 from dreamnet.models import ComputeJob
 
@@ -47,7 +47,8 @@ def compute_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
             messages.success(request, f"Queued {job.kind} job {job.pk}.")
             return redirect("compute-job", job.pk)
     jobs = Paginator(ComputeJob.objects.all(), 20).get_page(request.GET.get("page"))
-    return render(request, "dreamnet/compute.html", {"form": form, "jobs": jobs}, status=422 if form.errors else 200)
+    context = {"form": form, "jobs": jobs, "instances": instances_offered()}
+    return render(request, "dreamnet/compute.html", context, status=422 if form.errors else 200)
 
 
 @operator_required

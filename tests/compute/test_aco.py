@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +10,11 @@ import pytest
 from compute import runtime
 from compute.aco import AcoParams, AcoResult, improve_tours, solve
 from compute.aco.reference import nearest_neighbours, two_opt
+from compute.instances import BUNDLED_DIR
 from compute.tsplib import Instance, distance_matrix, load_instance, tour_length
 from tests.compute.test_runtime import forks, in_forked_child
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tsplib"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"TSPLIB test data not found at {DATA}")
+DATA = BUNDLED_DIR  # the instances DreamNet ships (compute/data)
 BACKENDS = ["taichi", "numpy"]
 
 

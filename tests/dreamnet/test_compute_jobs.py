@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_q.brokers import get_broker
 
+from compute.instances import BUNDLED_DIR, KNOWN_OPTIMA
 from dreamnet.apikeys import apikey_create
 from dreamnet.compute_jobs import JobError, job_create
 from dreamnet.models import ComputeJob
@@ -17,13 +17,12 @@ from dreamnet.tasks import compute_job_task
 from mesh.models import Artifact, Event, Receipt
 
 pytestmark = pytest.mark.django_db
-TSPLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "tsplib"
-needs_tsplib = pytest.mark.skipif(not TSPLIB.is_dir(), reason="../shared/data/tsplib is not present")
+SEVEN = ["a280", "berlin52", "ch150", "eil51", "eil76", "kroA100", "st70"]  # bundled in compute/data
 
 
 @pytest.fixture(autouse=True)
-def _tsplib_dir(settings):
-    settings.TSPLIB_DIR = TSPLIB
+def _no_extra_tsplib_dir(settings):
+    settings.TSPLIB_DIR = None  # the bundled instances only, as on a fresh clone
 
 
 @pytest.mark.parametrize(
@@ -46,7 +45,58 @@ def test_bad_jobs_are_refused_with_the_parameter_named(kind, params, message):
     assert not ComputeJob.objects.exists()
 
 
-@needs_tsplib
+def test_a_refusal_names_every_wrong_parameter_with_its_own_error():
+    with pytest.raises(JobError) as caught:
+        job_create(kind="tsp", params={"instance": "nowhere", "seconds": 0, "seed": "x"})
+    errors = caught.value.errors
+    assert set(errors) == {"instance", "seconds", "seed"}
+    assert errors["seconds"].startswith("seconds must be between 0.1 and 300")
+    assert errors["seed"].startswith("seed must be a number")
+    assert all(message in str(caught.value) for message in errors.values())
+
+    with pytest.raises(JobError) as caught:
+        job_create(kind="montecarlo", params={"spot": -1, "volatility": -1, "steps": 0, "paths": 1})
+    assert set(caught.value.errors) == {"spot", "volatility", "steps", "paths"}
+    assert caught.value.errors["volatility"].startswith("volatility must be a positive")
+
+    with pytest.raises(JobError) as caught:
+        job_create(kind="physarum", params={"size": 1, "agents": 0, "nodes": 1})
+    assert set(caught.value.errors) == {"size", "agents", "nodes"}
+
+    with pytest.raises(JobError) as caught:
+        job_create(kind="render", params={"scene": "nope", "width": 0})
+    assert set(caught.value.errors) == {"scene", "width"}
+    assert not ComputeJob.objects.exists()
+
+
+def test_a_node_offers_the_seven_bundled_instances(client, olivia):
+    with pytest.raises(CommandError, match="offered: " + ", ".join(SEVEN)):
+        call_command("compute", "tsp", "nowhere")
+    for name in SEVEN:
+        job_create(kind="tsp", params={"instance": name, "seconds": 1})
+    assert ComputeJob.objects.count() == 7
+    _key, raw = apikey_create(name="lab", scopes=["compute"])
+    offered = client.get("/api/compute/instances", headers={"X-DREAMNET-KEY": raw}).json()
+    assert offered == [{"name": name, "optimum": KNOWN_OPTIMA[name]} for name in SEVEN]
+    client.force_login(olivia)
+    assert all(f"<code>{name}</code>" in client.get("/console/compute/").content.decode() for name in SEVEN)
+
+
+def test_an_extra_folder_adds_instances(settings, tmp_path):
+    triangle = (
+        "NAME: tiny\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 0\n3 0 4\n"
+    )
+    (tmp_path / "tiny.tsp").write_text(triangle.replace("DIMENSION: 3", "DIMENSION: 4") + "4 3 4\nEOF\n")
+    settings.TSPLIB_DIR = tmp_path
+    job = job_create(kind="tsp", params={"instance": "tiny", "seconds": 1})
+    assert compute_job_task(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.result["length"] == 14  # the 3 × 4 rectangle's perimeter
+    with pytest.raises(JobError, match="needs at least 4"):
+        job_create(kind="tsp", params={"tsplib": triangle + "EOF\n"})
+    assert job_create(kind="tsp", params={"instance": "eil51", "seconds": 1}).params["instance"] == "eil51"
+
+
 def test_a_tsp_job_is_queued_then_run_by_the_worker(django_capture_on_commit_callbacks):
     broker = get_broker()
     broker.purge_queue()
@@ -78,10 +128,10 @@ def test_the_api_needs_the_compute_scope(client):
                            content_type="application/json", headers={"X-DREAMNET-KEY": raw})  # fmt: skip
     assert response.status_code == 422
     assert response.json()["code"] == "bad_job"
+    assert set(response.json()["errors"]) == {"instance"}
     assert "tsp" in client.get("/api/compute/kinds", headers={"X-DREAMNET-KEY": raw}).json()
 
 
-@needs_tsplib
 def test_the_api_queues_and_reports_a_job(client):
     _key, raw = apikey_create(name="lab", scopes=["compute"])
     created = client.post("/api/compute/jobs", {"kind": "tsp", "params": {"instance": "berlin52", "seconds": 20}},
@@ -95,7 +145,6 @@ def test_the_api_queues_and_reports_a_job(client):
     assert all(a["url"].startswith("/console/artifacts/") for a in detail["artifacts"])
 
 
-@needs_tsplib
 def test_the_console_launches_a_job_and_shows_its_pictures(client, olivia, alice):
     client.force_login(alice)
     assert client.get("/console/compute/").status_code == 302
@@ -116,10 +165,10 @@ def test_the_console_launches_a_job_and_shows_its_pictures(client, olivia, alice
     assert b"<polyline" in image.content
 
 
-@needs_tsplib
-def test_the_cli_solves_a_tsplib_file():
+@pytest.mark.parametrize("given", ["eil51", str(BUNDLED_DIR / "eil51.tsp")], ids=["instance name", "file"])
+def test_the_cli_solves_an_instance_or_a_tsplib_file(given):
     out = StringIO()
-    call_command("compute", "tsp", str(TSPLIB / "eil51.tsp"), "--seconds", "20", "--json", stdout=out)
+    call_command("compute", "tsp", given, "--seconds", "20", "--json", stdout=out)
     result = json.loads(out.getvalue())
     assert result["name"] == "eil51"
     assert result["length"] == 426

@@ -10,7 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dreamnet.compute_jobs import KINDS, KNOWN_OPTIMA, JobError, job_create
+from compute.instances import KNOWN_OPTIMA, instance_path, instance_paths
+from dreamnet.compute_jobs import KINDS, JobError, job_create
 
 
 class Command(BaseCommand):
@@ -18,8 +19,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{tsp,render,bench,job}")
-        tsp = sub.add_parser("tsp", help="Solve a TSPLIB file with the ant colony here and now.")
-        tsp.add_argument("file")
+        tsp = sub.add_parser("tsp", help="Solve a TSPLIB file or an offered instance with the ant colony here and now.")
+        tsp.add_argument("file", help="a TSPLIB .tsp file, or the name of an offered instance (e.g. kroA100)")
         tsp.add_argument("--seconds", type=float, default=10.0)
         tsp.add_argument("--seed", type=int, default=0)
         tsp.add_argument("--json", action="store_true", help="Print one JSON object.")
@@ -44,8 +45,14 @@ class Command(BaseCommand):
 
         if not 0 < seconds <= settings.COMPUTE_MAX_SECONDS:
             raise CommandError(f"--seconds must be in (0, {settings.COMPUTE_MAX_SECONDS}].")
+        path = Path(file)
+        if not path.exists():
+            path = instance_path(file, settings.TSPLIB_DIR) or path
         try:
-            instance = load_instance(Path(file))
+            instance = load_instance(path)
+        except FileNotFoundError as exc:
+            offered = ", ".join(instance_paths(settings.TSPLIB_DIR))
+            raise CommandError(f"No file {file!r} and no offered instance of that name; offered: {offered}.") from exc
         except (OSError, TsplibError) as exc:
             raise CommandError(str(exc)) from exc
         optimum = KNOWN_OPTIMA.get(instance.name)
