@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "commerce",
     "agents",
     "mesh",
+    "computejobs",
 ]
 
 MIDDLEWARE = [

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from compute.instances import KNOWN_OPTIMA, instance_path, instance_paths
-from dreamnet.compute_jobs import KINDS, JobError, job_create
+from computejobs.kinds import KINDS, JobError
+from computejobs.services import job_create
 
 
 class Command(BaseCommand):

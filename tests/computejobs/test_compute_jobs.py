@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import pydoc
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
 from django_q.brokers import get_broker
 
 from compute.instances import BUNDLED_DIR, KNOWN_OPTIMA
+from computejobs.kinds import JobError
+from computejobs.models import ComputeJob
+from computejobs.services import job_create
+from computejobs.tasks import compute_job_task
 from dreamnet.apikeys import apikey_create
-from dreamnet.compute_jobs import JobError, job_create
-from dreamnet.models import ComputeJob
-from dreamnet.tasks import compute_job_task
 from mesh.models import Artifact, Event, Receipt
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +248,38 @@ def test_a_flocking_job_draws_the_flock():
     assert job.result["catches"] >= 0
     image = decode_png(artifact_read(Artifact.objects.get(blake3=job.artifacts[0]["blake3"])))
     assert image.ndim == 3
+
+
+def test_a_refusal_is_a_domain_error_the_api_answers_as_bad_job():
+    from dreamnet.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        job_create(kind="tsp", params={"seconds": 0})
+    assert (caught.value.code, caught.value.status) == ("bad_job", 422)
+    assert set(caught.value.as_body()["errors"]) == {"instance", "seconds"}
+
+
+def test_a_task_queued_under_the_old_path_still_runs():
+    """Django-Q2 stores a task's function as a dotted path; tasks queued before compute jobs moved to their own app
+    name dreamnet.tasks, resolved the way a worker does (pydoc.locate)."""
+    job = job_create(kind="render", params={"scene": "showcase", "width": 8, "height": 8, "samples": 1})
+    assert pydoc.locate("dreamnet.tasks.compute_job_task")(job.pk) == "succeeded"
+    with mock.patch("computejobs.services._enqueue") as enqueue:
+        assert pydoc.locate("dreamnet.tasks.compute_jobs_recover_task")() == 0
+    enqueue.assert_not_called()
+    assert callable(pydoc.locate("dreamnet.tasks.showcase_task"))
+
+
+def test_serve_setup_points_the_existing_schedules_at_the_new_task_paths():
+    from django.apps import apps
+    from django_q.models import Schedule
+
+    for name, func in [("site: refresh showcase frames", "dreamnet.tasks.showcase_task"),
+                       ("compute: recover jobs", "dreamnet.tasks.compute_jobs_recover_task")]:  # fmt: skip
+        Schedule.objects.create(name=name, func=func, schedule_type=Schedule.MINUTES, minutes=1, repeats=-1)
+    apps.get_app_config("computejobs").serve_setup(StringIO())
+    assert dict(Schedule.objects.values_list("name", "func")) == {
+        "site: refresh showcase frames": "computejobs.tasks.showcase_task",
+        "compute: recover jobs": "computejobs.tasks.compute_jobs_recover_task",
+    }
+    assert all(pydoc.locate(func) for func in Schedule.objects.values_list("func", flat=True))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 import mesh
-from dreamnet.models import ShowcaseFrame
+from computejobs.models import ShowcaseFrame
 
 logger = logging.getLogger(__name__)
 KEEP_PER_KIND = 5
@@ -38,7 +38,7 @@ def tsp_frame() -> tuple[str, bytes, dict]:
     from compute.aco import solve
     from compute.instances import BUNDLED_DIR, KNOWN_OPTIMA
     from compute.tsplib import load_instance
-    from dreamnet.svg import tour_svg
+    from computejobs.svg import tour_svg
 
     instance = load_instance(BUNDLED_DIR / "berlin52.tsp")
     optimum = KNOWN_OPTIMA[instance.name]
@@ -58,7 +58,7 @@ def tsp_frame() -> tuple[str, bytes, dict]:
     sentence="Fifty thousand slime-mould agents sense, turn, move and deposit; their trail grows into a network between six food sources.",
 )
 def physarum_showcase() -> tuple[str, bytes, dict]:
-    from dreamnet.compute_jobs import physarum_frame
+    from computejobs.kinds import physarum_frame
 
     seed = random.randrange(2**31)  # noqa: S311 (a demo run)
     figures, png = physarum_frame(size=256, agents=50_000, steps=250, nodes=6, seed=seed)
@@ -70,7 +70,7 @@ def physarum_showcase() -> tuple[str, bytes, dict]:
     sentence="A wolf pack hunts a flock: prey separate, align and cohere while fleeing; predators chase the nearest.",
 )
 def flocking_showcase() -> tuple[str, bytes, dict]:
-    from dreamnet.compute_jobs import flocking_frame
+    from computejobs.kinds import flocking_frame
 
     seed = random.randrange(2**31)  # noqa: S311 (a demo run)
     figures, png = flocking_frame(size=360, prey=4_000, predators=10, steps=150, seed=seed)

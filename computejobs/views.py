@@ -1,4 +1,5 @@
-"""Operator console for compute: launch jobs, watch progress, see pictures; staff-only artifact downloads."""
+"""Operator console for compute: launch jobs, watch progress, see pictures; staff-only artifact downloads; the
+public showcase frames."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import json
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 
-from dreamnet.compute_jobs import KINDS, JobError, instances_offered, job_create, result_json
+from computejobs.kinds import KINDS, JobError
+from computejobs.models import ComputeJob, ShowcaseFrame
+from computejobs.selectors import instances_offered, job_list, result_json
+from computejobs.services import job_create
 from dreamnet.http import AuthenticatedHtmxRequest, operator_required
-from dreamnet.models import ComputeJob
 
 
 class JobForm(forms.Form):
@@ -46,15 +49,15 @@ def compute_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
         else:
             messages.success(request, f"Queued {job.kind} job {job.pk}.")
             return redirect("compute-job", job.pk)
-    jobs = Paginator(ComputeJob.objects.all(), 20).get_page(request.GET.get("page"))
+    jobs = Paginator(job_list(), 20).get_page(request.GET.get("page"))
     context = {"form": form, "jobs": jobs, "instances": instances_offered()}
-    return render(request, "dreamnet/compute.html", context, status=422 if form.errors else 200)
+    return render(request, "computejobs/compute.html", context, status=422 if form.errors else 200)
 
 
 @operator_required
 def compute_job(request: AuthenticatedHtmxRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ComputeJob, pk=pk)
-    template = "dreamnet/compute_job.html#job-status" if request.htmx else "dreamnet/compute_job.html"
+    template = "computejobs/compute_job.html#job-status" if request.htmx else "computejobs/compute_job.html"
     return render(request, template, {"job": job, "data": result_json(job)})
 
 
@@ -78,4 +81,20 @@ def artifact(request: AuthenticatedHtmxRequest, digest: str) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(as_attachment=not inline, filename=item.name)
     style = " style-src 'unsafe-inline';" if item.media_type == "image/svg+xml" else ""
     response["Content-Security-Policy"] = f"default-src 'none';{style} sandbox"
+    return response
+
+
+def showcase_frame(request: HttpRequest, kind: str) -> HttpResponse:
+    """The newest showcase frame of ``kind`` (public: it is a picture of a simulation)."""
+    from mesh.models import Artifact
+    from mesh.services import artifact_read
+
+    frame = ShowcaseFrame.objects.filter(kind=kind).order_by("-created_at").first()
+    artifact = Artifact.objects.filter(blake3=frame.blake3).first() if frame else None
+    if artifact is None:
+        raise Http404(f"No {kind} frame yet.")
+    response = HttpResponse(artifact_read(artifact), content_type=frame.media_type)
+    response["Cache-Control"] = "public, max-age=30"
+    if frame.media_type == "image/svg+xml":
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dreamnet.models import ShowcaseFrame
-from dreamnet.showcase import showcase_refresh
+from computejobs.models import ShowcaseFrame
+from computejobs.showcase import showcase_refresh
 from mesh.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_a_refresh_draws_a_real_tour_and_states_its_figures(client):
 
 
 def test_only_the_last_few_frames_are_kept(monkeypatch):
-    from dreamnet import showcase
+    from computejobs import showcase
 
     monkeypatch.setattr(showcase, "PRODUCERS", {"tsp": showcase.PRODUCERS["tsp"]})
     for _ in range(7):

@@ -8,8 +8,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 
-from dreamnet.compute_jobs import instances_offered, job_create, kinds_summary, result_json
-from dreamnet.models import ComputeJob
+from computejobs.models import ComputeJob
+from computejobs.selectors import instances_offered, job_list, kinds_summary, result_json
+from computejobs.services import job_create
 from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ErrorOut, require_scope
 
 router = Router(tags=["compute"], auth=require_scope("compute"))
@@ -74,8 +75,7 @@ def jobs(
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
-    rows = ComputeJob.objects.all() if not kind else ComputeJob.objects.filter(kind=kind)
-    return [result_json(j) for j in rows[offset : offset + limit]]
+    return [result_json(j) for j in job_list(kind=kind)[offset : offset + limit]]
 
 
 @router.get("/jobs/{job_id}", response={200: JobOut, **AUTH_ERRORS, 404: ErrorOut}, summary="One job")
