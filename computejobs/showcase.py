@@ -15,6 +15,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 import mesh
+from computejobs.figures import figures_caption
 from computejobs.models import ShowcaseFrame
 
 logger = logging.getLogger(__name__)
@@ -97,18 +98,18 @@ def showcase_refresh() -> list[ShowcaseFrame]:
             )
             stale = ShowcaseFrame.objects.filter(kind=kind).order_by("-created_at")[KEEP_PER_KIND:]
             ShowcaseFrame.objects.filter(pk__in=[f.pk for f in stale]).delete()
-            mesh.publish("compute.showcase.updated", {"kind": kind, "frame": frame.pk, "figures": figures})
+            payload = {"kind": kind, "frame": frame.pk, "figures": figures, "caption": figures_caption(figures)}
+            mesh.publish("compute.showcase.updated", payload)
         frames.append(frame)
     return frames
 
 
 def showcase_latest() -> list[dict]:
-    """Return, per kind, its sentence and newest frame (None when none was produced yet)."""
-    return [
-        {
-            "kind": kind,
-            "sentence": sentence,
-            "frame": ShowcaseFrame.objects.filter(kind=kind).order_by("-created_at").first(),
-        }
-        for kind, (sentence, _fn) in PRODUCERS.items()
-    ]
+    """Return, per kind, its sentence, newest frame (None when none was produced yet) and the frame's figures as
+    a caption people read."""
+    latest = []
+    for kind, (sentence, _fn) in PRODUCERS.items():
+        frame = ShowcaseFrame.objects.filter(kind=kind).order_by("-created_at").first()
+        caption = figures_caption(frame.figures) if frame else ""
+        latest.append({"kind": kind, "sentence": sentence, "frame": frame, "caption": caption})
+    return latest

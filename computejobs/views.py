@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 
+from computejobs.figures import figures_display
 from computejobs.kinds import KINDS, JobError
 from computejobs.models import ComputeJob, ShowcaseFrame
 from computejobs.selectors import instances_offered, job_list, result_json
@@ -58,7 +59,8 @@ def compute_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
 def compute_job(request: AuthenticatedHtmxRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ComputeJob, pk=pk)
     template = "computejobs/compute_job.html#job-status" if request.htmx else "computejobs/compute_job.html"
-    return render(request, template, {"job": job, "data": result_json(job)})
+    context = {"job": job, "data": result_json(job), "figures": figures_display(job.result)}
+    return render(request, template, context)
 
 
 INLINE_MEDIA_TYPES = frozenset(

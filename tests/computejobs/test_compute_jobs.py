@@ -162,6 +162,7 @@ def test_the_console_launches_a_job_and_shows_its_pictures(client, olivia, alice
     compute_job_task(job.pk)
     page = client.get(f"/console/compute/{job.pk}/").content.decode()
     assert "tour.svg" in page and "Receipt sealed" in page
+    assert "<dt>length</dt><dd>426</dd>" in page and "<dt>gap</dt><dd>+0.00 %</dd>" in page
     svg = next(a for a in ComputeJob.objects.get().artifacts if a["name"] == "tour.svg")
     image = client.get(f"/console/artifacts/{svg['blake3']}")
     assert image.headers["Content-Type"] == "image/svg+xml"

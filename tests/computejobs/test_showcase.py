@@ -29,8 +29,9 @@ def test_a_refresh_draws_a_real_tour_and_states_its_figures(client):
     assert f"{figures['length']} (" in image.content.decode()
     page = client.get("/").content.decode()
     assert f"/showcase/tsp?v={frame.pk}" in page
-    assert f"length {figures['length']}" in page
-    assert Event.objects.filter(topic="compute.showcase.updated", public=True).exists()
+    assert f"length {figures['length']:,} · optimum 7,542 · gap {figures['gap_percent']:+.2f} %" in page
+    event = Event.objects.get(topic="compute.showcase.updated", public=True, payload__kind="tsp")
+    assert event.payload["caption"].startswith(f"instance berlin52 · cities 52 · length {figures['length']:,}")
 
 
 def test_only_the_last_few_frames_are_kept(monkeypatch):
