@@ -433,6 +433,10 @@ FOUNDRY_MUTATION_PROMPT = env_str("DREAMNET_FOUNDRY_MUTATION_PROMPT", "")
 # The seven bundled TSPLIB instances (compute/data) are always offered; DREAMNET_TSPLIB_DIR names an optional
 # extra folder whose *.tsp files are offered beside them.
 TSPLIB_DIR = Path(_tsplib_dir).resolve() if (_tsplib_dir := env_str("DREAMNET_TSPLIB_DIR", "")) else None
+if TSPLIB_DIR is not None and not TSPLIB_DIR.is_dir():
+    raise ImproperlyConfigured(
+        f"DREAMNET_TSPLIB_DIR={_tsplib_dir} is not a folder; leave it unset to offer only the bundled instances."
+    )
 COMPUTE_MAX_SECONDS = env_int("DREAMNET_COMPUTE_MAX_SECONDS", 300, minimum=1)
 COMPUTE_MAX_CITIES = env_int("DREAMNET_COMPUTE_MAX_CITIES", 5000, minimum=3)
 # A running job's lease: past it, the job's worker is gone (Django-Q2 kills a task at Q_TIMEOUT_S) and the
