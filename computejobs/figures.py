@@ -67,21 +67,27 @@ FIGURES: dict[str, tuple[str, Callable[[Any], str]]] = {
     "es": ("expected shortfall", dollars),
     "closed_form_var": ("closed-form VaR", dollars),
 }
+# Reading order: what ran, on how much, what it found, how long it took. A stored result's key order is not
+# kept by every database (PostgreSQL's jsonb sorts keys), so captions follow this order, other keys after it.
+ORDER = ["name", "instance", "n", "cities", "agents", "prey", "predators", "food_sources", "grid", "size", "steps",
+         "paths", "length", "optimum", "gap_percent", "catches", "initial_value", "mean_terminal_value", "stderr", "var",
+         "closed_form_var", "es", "iterations", "steps_per_second", "seconds", "wall_seconds"]  # fmt: skip
 HIDDEN = frozenset({"trace", "error"})  # a convergence trace is drawn, not listed; an error is shown on its own
 
 
 def figures_display(figures: dict[str, Any]) -> list[tuple[str, str]]:
-    """Return (label, text) pairs for the figures people read, in the dict's order.
+    """Return (label, text) pairs for the figures people read, in reading order (``ORDER``, then by name).
 
-    A dict of confidence levels (``var``, ``es``) gives one pair per level; lists and None are left out.
+    A dict of confidence levels (``var``, ``es``) gives one pair per level, lowest first; lists and None are left out.
     """
+    rank = {key: i for i, key in enumerate(ORDER)}
     pairs: list[tuple[str, str]] = []
-    for key, value in figures.items():
+    for key, value in sorted(figures.items(), key=lambda item: (rank.get(item[0], len(ORDER)), item[0])):
         if key in HIDDEN or value is None or isinstance(value, list | tuple):
             continue
         label, fmt = FIGURES.get(key, (key.replace("_", " "), number))
         if isinstance(value, dict):
-            pairs += [(f"{label} {_level(k)}", text(fmt, v)) for k, v in value.items() if v is not None]
+            pairs += [(f"{label} {_level(k)}", text(fmt, v)) for k, v in sorted(value.items()) if v is not None]
         else:
             pairs.append((label, text(fmt, value)))
     return pairs
