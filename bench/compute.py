@@ -6,7 +6,7 @@ Prints:
 - time per MMAS iteration (25 ants, construction + 2-opt + pheromone update) on kroA100, Taichi against the
   NumPy reference, each measured here over the same number of iterations: the speed-up as a ratio;
 - 2-opt of 25 random tours on kroA100, Taichi against NumPy: the local search alone;
-- per TSPLIB instance in ../shared/data/tsplib, % above the published optimum after 0.1 s, 1 s and 5 s for
+- per TSPLIB instance bundled in compute/data, % above the published optimum after 0.1 s, 1 s and 5 s for
   both backends (runs stop early at the optimum), and the time each needed to reach it;
 - Monte Carlo GBM path-steps per second, normal and Student-t shocks, Taichi against NumPy;
 - physarum steps per second with 10^5 agents on a 512 x 512 trail, Taichi against NumPy;
@@ -36,12 +36,13 @@ sys.path.insert(0, str(ROOT))
 from compute import runtime  # noqa: E402
 from compute.aco import AcoResult, improve_tours, solve  # noqa: E402
 from compute.flocking import Flock, FlockParams, neighbour_summary  # noqa: E402
+from compute.instances import BUNDLED_DIR, KNOWN_OPTIMA  # noqa: E402
 from compute.montecarlo import GbmModel, terminal_prices  # noqa: E402
 from compute.physarum import Physarum, PhysarumParams  # noqa: E402
 from compute.tsplib import Instance, load_instance  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "tsplib"
-OPTIMA = {"eil51": 426, "berlin52": 7542, "st70": 675, "eil76": 538, "kroA100": 21282, "ch150": 6528, "a280": 2579}
+DATA = BUNDLED_DIR
+OPTIMA = KNOWN_OPTIMA
 CHECKPOINTS = (0.1, 1.0, 5.0)
 
 
@@ -218,8 +219,6 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     quick = args.quick
-    if "aco" in args.only and not DATA.is_dir():
-        sys.exit(f"TSPLIB data not found at {DATA}")
     info = runtime.info()
     print(
         f"taichi {info.taichi_version} on {info.arch} ({info.taichi_arch}, {info.threads} CPU threads), "

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from dreamnet.apikeys import KEY_PREFIX, SCOPES, apikey_issue, scopes_clean
-from dreamnet.models import ApiKey, ComputeJob, Lead, WaitlistEntry
+from dreamnet.models import ApiKey, Lead, WaitlistEntry
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -72,10 +72,3 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     list_filter = [("confirmed_at", admin.EmptyFieldListFilter)]
     search_fields = ["email"]
     readonly_fields = ["email", "token", "created_at", "confirmed_at"]
-
-
-@admin.register(ComputeJob)
-class ComputeJobAdmin(admin.ModelAdmin):
-    list_display = ["pk", "kind", "status", "progress", "created_at", "finished_at"]
-    list_filter = ["kind", "status"]
-    readonly_fields = [f.name for f in ComputeJob._meta.fields]

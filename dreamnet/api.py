@@ -143,7 +143,7 @@ def _mount_app_routers() -> None:
     from commerce.api import router as commerce_router
 
     api.add_router("/commerce/", commerce_router)
-    from dreamnet.api_compute import router as compute_router
+    from computejobs.api import router as compute_router
 
     api.add_router("/compute/", compute_router)
 

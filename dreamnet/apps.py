@@ -9,9 +9,3 @@ class DreamnetConfig(AppConfig):
 
     def ready(self) -> None:
         from dreamnet import security  # noqa: F401  (connects the sign-in lockout signal receivers)
-
-    def serve_setup(self, stdout) -> None:
-        """Schedule the showcase refresh (run by `manage.py serve`)."""
-        from dreamnet.tasks import schedule_ensure
-
-        schedule_ensure()

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "commerce",
     "agents",
     "mesh",
+    "computejobs",
 ]
 
 MIDDLEWARE = [
@@ -429,10 +430,13 @@ FOUNDRY_EVALUATION_SET = env_str("DREAMNET_FOUNDRY_EVALUATION_SET", "foundry-bas
 FOUNDRY_MUTATION_PROMPT = env_str("DREAMNET_FOUNDRY_MUTATION_PROMPT", "")
 
 # Compute (Taichi; the runtime reads DREAMNET_COMPUTE_ARCH and DREAMNET_COMPUTE_THREADS itself)
-_shared_tsplib = BASE_DIR.parent / "shared" / "data" / "tsplib"
-TSPLIB_DIR = Path(
-    env_str("DREAMNET_TSPLIB_DIR", str(_shared_tsplib) if _shared_tsplib.is_dir() else str(BASE_DIR / "var" / "tsplib"))
-)
+# The seven bundled TSPLIB instances (compute/data) are always offered; DREAMNET_TSPLIB_DIR names an optional
+# extra folder whose *.tsp files are offered beside them.
+TSPLIB_DIR = Path(_tsplib_dir).resolve() if (_tsplib_dir := env_str("DREAMNET_TSPLIB_DIR", "")) else None
+if TSPLIB_DIR is not None and not TSPLIB_DIR.is_dir():
+    raise ImproperlyConfigured(
+        f"DREAMNET_TSPLIB_DIR={_tsplib_dir} is not a folder; leave it unset to offer only the bundled instances."
+    )
 COMPUTE_MAX_SECONDS = env_int("DREAMNET_COMPUTE_MAX_SECONDS", 300, minimum=1)
 COMPUTE_MAX_CITIES = env_int("DREAMNET_COMPUTE_MAX_CITIES", 5000, minimum=3)
 # A running job's lease: past it, the job's worker is gone (Django-Q2 kills a task at Q_TIMEOUT_S) and the

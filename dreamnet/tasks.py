@@ -1,30 +1,27 @@
-"""Django-Q2 entry points for the platform."""
+"""Former Django-Q2 entry points of compute jobs, kept as aliases of ``computejobs.tasks``.
+
+Tasks queued before the upgrade that moved compute jobs into their own app name these dotted paths
+("dreamnet.tasks.compute_job_task", ...) in the broker, and schedules still name them until ``manage.py serve``
+runs ``schedule_ensure`` again. Remove this module once every node has run a release with the ``computejobs`` app
+and its queue holds no task queued before it (one release later).
+"""
 
 from __future__ import annotations
 
-from dreamnet.compute_jobs import job_run
-from dreamnet.models import ComputeJob
-
 
 def compute_job_task(job_id: int) -> str:
-    return job_run(job=ComputeJob.objects.get(pk=job_id)).status
+    from computejobs.tasks import compute_job_task
+
+    return compute_job_task(job_id)
 
 
 def compute_jobs_recover_task() -> int:
-    """Queue again compute jobs whose worker died or whose task was lost."""
-    from dreamnet.compute_jobs import jobs_recover
+    from computejobs.tasks import compute_jobs_recover_task
 
-    return jobs_recover()
+    return compute_jobs_recover_task()
 
 
 def showcase_task() -> list[str]:
-    from dreamnet.showcase import showcase_refresh
+    from computejobs.tasks import showcase_task
 
-    return [f"{f.kind} {f.pk}" for f in showcase_refresh()]
-
-
-def schedule_ensure() -> None:
-    from dreamnet.schedules import schedule_every_minute
-
-    schedule_every_minute("site: refresh showcase frames", "dreamnet.tasks.showcase_task")
-    schedule_every_minute("compute: recover jobs", "dreamnet.tasks.compute_jobs_recover_task")
+    return showcase_task()

@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from agents.dreamstar import views as dreamstar_views
 from agents.foundry import views as foundry_views
-from dreamnet import views, views_compute, views_site
+from dreamnet import views, views_site
 from dreamnet.api import api
 from dreamnet.forms import AdminLoginForm, LoginForm
 from dreamnet.sitemaps import PagesSitemap, ProductSitemap
@@ -23,7 +23,6 @@ urlpatterns = [
     path("dreamsnail", views_site.dreamsnail, name="dreamsnail"),
     path("dreamstar", dreamstar_views.dreamstar_page, name="dreamstar"),
     path("foundry", foundry_views.foundry_page, name="foundry"),
-    path("showcase/<slug:kind>", views_site.showcase_frame, name="showcase-frame"),
     path("contact", views_site.contact, name="contact"),
     path("contact/thanks", views_site.contact_thanks, name="contact-thanks"),
     path("waitlist", views_site.waitlist, name="waitlist"),
@@ -34,9 +33,7 @@ urlpatterns = [
     path("robots.txt", views_site.robots, name="robots"),
     path("sitemap.xml", sitemap, {"sitemaps": {"pages": PagesSitemap, "products": ProductSitemap}}, name="sitemap"),
     path("console/", views.console, name="console"),
-    path("console/compute/", views_compute.compute_console, name="compute-console"),
-    path("console/compute/<int:pk>/", views_compute.compute_job, name="compute-job"),
-    path("console/artifacts/<str:digest>", views_compute.artifact, name="console-artifact"),
+    path("", include("computejobs.urls")),
     path("", include("mesh.urls")),
     path("", include("agents.urls")),
     path("", include("commerce.urls")),

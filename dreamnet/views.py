@@ -14,7 +14,7 @@ from dreamnet.stats import stats_snapshot
 
 
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    from dreamnet.showcase import showcase_latest
+    from computejobs.showcase import showcase_latest
 
     return render(request, "dreamnet/home.html", {"stats": stats_snapshot(), "showcase": showcase_latest()})
 

@@ -100,22 +100,3 @@ def robots(request) -> HttpResponse:
     lines = ["User-agent: *", "Disallow: /console/", "Disallow: /admin/", "Disallow: /api/", "Disallow: /cart/",
              f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}"]  # fmt: skip
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
-
-
-def showcase_frame(request, kind: str) -> HttpResponse:
-    """The newest showcase frame of ``kind`` (public: it is a picture of a simulation)."""
-    from django.http import Http404
-
-    from dreamnet.models import ShowcaseFrame
-    from mesh.models import Artifact
-    from mesh.services import artifact_read
-
-    frame = ShowcaseFrame.objects.filter(kind=kind).order_by("-created_at").first()
-    artifact = Artifact.objects.filter(blake3=frame.blake3).first() if frame else None
-    if artifact is None:
-        raise Http404(f"No {kind} frame yet.")
-    response = HttpResponse(artifact_read(artifact), content_type=frame.media_type)
-    response["Cache-Control"] = "public, max-age=30"
-    if frame.media_type == "image/svg+xml":
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    return response

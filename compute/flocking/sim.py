@@ -119,7 +119,7 @@ class FlockParams:
 
 def _kernels() -> ModuleType:
     """Import the kernels on first use, so that importing compute.flocking does not import Taichi."""
-    from compute.flocking import kernels
+    import compute.flocking.kernels as kernels
 
     return kernels
 

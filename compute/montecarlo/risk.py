@@ -25,8 +25,8 @@ from typing import Literal
 
 import numpy as np
 
+import compute.montecarlo.reference as reference
 from compute import runtime
-from compute.montecarlo import reference
 
 Backend = Literal["taichi", "numpy"]
 Shocks = Literal["normal", "student_t"]
@@ -165,7 +165,7 @@ def _check_run(paths: object, seed: object, backend: object, max_paths: object) 
 
 def _kernels() -> ModuleType:
     """Import the kernels on first use, so that importing compute.montecarlo does not import Taichi."""
-    from compute.montecarlo import kernels
+    import compute.montecarlo.kernels as kernels
 
     return kernels
 

@@ -103,7 +103,7 @@ class MassLedger:
 
 def _kernels() -> ModuleType:
     """Import the kernels on first use, so that importing compute.physarum does not import Taichi."""
-    from compute.physarum import kernels
+    import compute.physarum.kernels as kernels
 
     return kernels
 

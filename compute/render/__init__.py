@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compute.render.fabric import RenderResult, render_manifest, render_scene, trace
+from compute.render.images import decode_png, encode_png, read_png, write_png
 from compute.render.loom import (
     DEFAULT_LIMITS,
     Limits,
@@ -26,7 +27,6 @@ from compute.render.loom import (
     sort,
     validate,
 )
-from compute.render.png import decode_png, encode_png, read_png, write_png
 
 SCENES = Path(__file__).resolve().parent / "scenes"
 

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from compute.render.fabric import render_scene
+from compute.render.images import write_png
 from compute.render.loom import SceneError
-from compute.render.png import write_png
 
 
 def main(argv: Sequence[str] | None = None) -> int:

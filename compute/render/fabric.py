@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+import compute.render.post as post
 from compute import runtime
-from compute.render import post
 from compute.render.layout import LIGHT_FLOATS, MAT_FLOATS, OBJ_FLOATS, OBJ_INTS
 from compute.render.loom import DEFAULT_LIMITS, Limits, Manifest, prepare
 
@@ -51,7 +51,7 @@ class RenderResult:
 
 def _kernels() -> ModuleType:
     """Import the kernels on first use, so that importing compute.render does not import Taichi."""
-    from compute.render import kernels
+    import compute.render.kernels as kernels
 
     return kernels
 

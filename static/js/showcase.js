@@ -16,5 +16,6 @@ document.addEventListener("dreamnet:event", (e) => {
   }
   img.src = `/showcase/${encodeURIComponent(event.payload.kind)}?v=${event.payload.frame}`;
   const figures = figure.querySelector("[data-showcase-figures]");
-  if (figures) figures.textContent = Object.entries(event.payload.figures).map(([k, v]) => `${k} ${v}`).join(" · ");
+  // The server formats the caption (separators, units) so the page and the live swap read the same.
+  if (figures) figures.textContent = event.payload.caption ?? Object.entries(event.payload.figures).map(([k, v]) => `${k} ${v}`).join(" · ");
 });

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +10,11 @@ import pytest
 from compute import runtime
 from compute.aco import AcoParams, AcoResult, improve_tours, solve
 from compute.aco.reference import nearest_neighbours, two_opt
+from compute.instances import BUNDLED_DIR
 from compute.tsplib import Instance, distance_matrix, load_instance, tour_length
 from tests.compute.test_runtime import forks, in_forked_child
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tsplib"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"TSPLIB test data not found at {DATA}")
+DATA = BUNDLED_DIR  # the instances DreamNet ships (compute/data)
 BACKENDS = ["taichi", "numpy"]
 
 
@@ -117,33 +116,46 @@ def test_concurrent_solves_of_one_size_do_not_mix() -> None:
     assert together == alone
 
 
+# Quality is asserted on iteration budgets (a seed reproduces such a run exactly on any machine); how fast a machine
+# gets there is measured by bench/compute.py, not asserted here.
 @pytest.mark.parametrize(("name", "optimum"), [("eil51", 426), ("berlin52", 7542)])
-def test_it_gets_within_two_percent_in_seconds(name: str, optimum: int) -> None:
-    result = solve(_instance(name), seconds=5, seed=1, target=optimum)
+def test_it_gets_within_two_percent_in_a_few_hundred_iterations(name: str, optimum: int) -> None:
+    result = solve(_instance(name), iterations=200, seed=1, target=optimum)
 
     assert result.length <= 1.02 * optimum
 
 
 def test_the_numpy_reference_gets_within_two_percent_on_eil51() -> None:
-    result = solve(_instance("eil51"), seconds=10, seed=1, backend="numpy", target=int(426 * 1.02))
+    result = solve(_instance("eil51"), iterations=200, seed=1, backend="numpy", target=int(426 * 1.02))
 
     assert result.length <= 1.02 * 426
 
 
 def test_it_gets_within_one_percent_on_kroa100() -> None:
-    result = solve(_instance("kroA100"), seconds=30, seed=1, target=21282)
+    result = solve(_instance("kroA100"), iterations=300, seed=1, target=21282)
 
     assert result.length <= 1.01 * 21282
 
 
-def test_it_stops_on_a_time_budget() -> None:
-    instance = _instance("ch150")
-    solve(instance, iterations=1)  # compile the kernels for this size first
+def test_it_stops_at_the_first_iteration_that_ends_past_a_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compute.aco import solver
 
-    result = solve(instance, seconds=0.3, seed=2)
+    readings: list[float] = []
+
+    def clock() -> float:  # a clock that advances 10 ms each time the solver reads it
+        readings.append(len(readings) * 0.01)
+        return readings[-1]
+
+    monkeypatch.setattr(solver, "_now", clock)
+
+    result = solve(_instance("ch150"), seconds=0.3, seed=2)
 
     assert result.iterations > 1
-    assert 0.3 <= result.seconds < 1.5
+    # Each iteration reads the clock once to check the budget (and once more when it finds a better tour); the
+    # reported duration is read right after the check that stopped the run. So a run that stops at the first check
+    # past 0.3 s reports at most 0.32 s here: a check at 0.29 s, a better tour at 0.30, the check at 0.31, then 0.32.
+    assert 0.3 <= result.seconds <= 0.32 + 1e-9
+    assert result.seconds == readings[-1]
 
 
 def test_it_refuses_bad_requests() -> None:

@@ -441,8 +441,14 @@ def test_png_files_round_trip_and_corruption_is_caught(tmp_path: Path) -> None:
     assert np.array_equal(read_png(path), image)
     corrupt = bytearray(path.read_bytes())
     corrupt[40] ^= 0xFF
-    with pytest.raises(ValueError, match="CRC"):
+    with pytest.raises(ValueError, match="not a readable PNG"):
         decode_png(bytes(corrupt))
+    corrupt = bytearray(path.read_bytes())
+    corrupt[-20] ^= 0xFF  # inside the image data: caught by the chunk's CRC before any pixel is decoded
+    with pytest.raises(ValueError, match="checksum"):
+        decode_png(bytes(corrupt))
+    with pytest.raises(ValueError, match="not a readable PNG"):
+        decode_png(path.read_bytes()[:-30])
     with pytest.raises(ValueError, match="uint8"):
         encode_png(image.astype(np.float32))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compute.instances import BUNDLED_DIR, KNOWN_OPTIMA, instance_path, instance_paths
 from compute.tsplib import (
     Instance,
     TsplibError,
@@ -18,7 +19,7 @@ from compute.tsplib import (
     tour_length,
 )
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tsplib"
+DATA = BUNDLED_DIR  # the instances DreamNet ships (compute/data)
 OPTIMA = {
     "eil51": 426,
     "berlin52": 7542,
@@ -28,7 +29,6 @@ OPTIMA = {
     "ch150": 6528,
     "a280": 2579,
 }
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"TSPLIB test data not found at {DATA}")
 
 # burma14 (TSPLIB, GEO); its optimum 3323 holds only with TSPLIB's degree truncation and PI = 3.141592.
 BURMA14 = """NAME: burma14
@@ -63,7 +63,6 @@ def _square(kind: str, *points: tuple[float, float]) -> Instance:
     return parse_instance(header + "".join(f"{i} {x} {y}\n" for i, (x, y) in enumerate(points, start=1)) + "EOF\n")
 
 
-@needs_data
 @pytest.mark.parametrize("name", sorted(OPTIMA))
 def test_it_scores_each_optimal_tour_at_the_published_optimum(name: str) -> None:
     instance = load_instance(DATA / f"{name}.tsp")
@@ -75,6 +74,26 @@ def test_it_scores_each_optimal_tour_at_the_published_optimum(name: str) -> None
     assert tour_length(tour.nodes, matrix) == OPTIMA[name]
     assert np.array_equal(matrix, matrix.T)
     assert not matrix.diagonal().any()
+
+
+def test_the_seven_instances_ship_with_their_published_optima() -> None:
+    assert set(instance_paths()) == set(OPTIMA)
+    assert KNOWN_OPTIMA == OPTIMA
+    assert all((BUNDLED_DIR / f"{name}.opt.tour").is_file() for name in OPTIMA)
+
+
+def test_an_extra_folder_adds_instances_but_never_replaces_a_bundled_one(tmp_path: Path) -> None:
+    (tmp_path / "tiny.tsp").write_text("NAME: tiny\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+                                       "NODE_COORD_SECTION\n1 0 0\n2 3 0\n3 0 4\nEOF\n")  # fmt: skip
+    (tmp_path / "eil51.tsp").write_text("not the real eil51")
+
+    offered = instance_paths(tmp_path)
+
+    assert set(offered) == set(OPTIMA) | {"tiny"}
+    assert offered["eil51"] == BUNDLED_DIR / "eil51.tsp"
+    assert load_instance(offered["tiny"]).dimension == 3
+    assert instance_path("nowhere", tmp_path) is None
+    assert set(instance_paths(tmp_path / "absent")) == set(OPTIMA)
 
 
 def test_it_rounds_like_tsplib() -> None:

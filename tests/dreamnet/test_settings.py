@@ -93,6 +93,7 @@ def _check(tmp_path, **env) -> subprocess.CompletedProcess:
         ({"DREAMNET_Q_WORKERS": "lots"}, "DREAMNET_Q_WORKERS='lots' is not an integer"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must be a PostgreSQL URL"),
         ({"REDIS_URL": "http://cache"}, "REDIS_URL must be a redis://"),
+        ({"DREAMNET_TSPLIB_DIR": "/nonexistent/tsplib"}, "DREAMNET_TSPLIB_DIR=/nonexistent/tsplib is not a folder"),
         (
             {"DREAMNET_ENV": "production", "DREAMNET_ALLOWED_HOSTS": "x.example"},
             "SECRET_KEY (or SECRET_KEY_FILE) is required",

@@ -27,7 +27,9 @@ pytestmark = [
         not os.environ.get("DATABASE_URL", "").startswith("postgres"),
         reason="backup/restore is pg_dump/pg_restore: set DATABASE_URL=postgres://… (CI's second pass)",
     ),
-    pytest.mark.skipif(not shutil.which("pg_dump"), reason="pg_dump and pg_restore are not installed"),
+    pytest.mark.skipif(
+        not shutil.which("pg_dump"), reason="pg_dump and pg_restore (PostgreSQL client tools) are not installed"
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 ROOT = Path(__file__).resolve().parents[2]

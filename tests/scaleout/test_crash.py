@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from commerce.models import Order, Product, Quote
 from commerce.services import CommerceError, quote_execute, quote_lock
-from dreamnet.compute_jobs import job_create, job_run, jobs_recover
-from dreamnet.models import ComputeJob
+from computejobs.models import ComputeJob
+from computejobs.services import job_create, job_run, jobs_recover
 from mesh import publish
 from mesh.audit import log_audit
 from mesh.models import Event, LogEntry, Receipt, WebhookAttempt, WebhookDelivery
@@ -131,8 +131,8 @@ COMPUTE_WORKER = """
 import os, signal, sys, django
 django.setup()
 import mesh
-from dreamnet.compute_jobs import job_run
-from dreamnet.models import ComputeJob
+from computejobs.models import ComputeJob
+from computejobs.services import job_run
 publish = mesh.publish
 def publish_or_die(topic, payload, **kwargs):
     if topic == sys.argv[2]:
@@ -160,7 +160,7 @@ def test_a_worker_killed_in_a_compute_job_finishes_it_once_with_one_receipt(kill
     assert job_run(job=job).status == ComputeJob.Status.RUNNING  # the dead worker's lease still holds it
     assert jobs_recover() == 0
     ComputeJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    with mock.patch("dreamnet.compute_jobs._enqueue") as enqueue:
+    with mock.patch("computejobs.services._enqueue") as enqueue:
         assert jobs_recover() == 1  # the recovery schedule queues it again once the lease lapses
     enqueue.assert_called_once_with(job.pk)
     job = job_run(job=job)  # and the retried task finishes it

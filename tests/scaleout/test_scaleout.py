@@ -44,7 +44,7 @@ QCLUSTER = """
 import os, sys, django
 django.setup()
 from agents import tasks as agent_tasks
-from dreamnet import tasks as site_tasks
+from computejobs import tasks as compute_tasks
 label, log = sys.argv[1], os.environ["SCALEOUT_LOG"]
 def noted(kind, func):
     def run(pk):
@@ -53,7 +53,7 @@ def noted(kind, func):
         return func(pk)
     return run
 agent_tasks.mission_run_task = noted("mission", agent_tasks.mission_run_task)
-site_tasks.compute_job_task = noted("compute", site_tasks.compute_job_task)
+compute_tasks.compute_job_task = noted("compute", compute_tasks.compute_job_task)
 from agents import services
 store, marker = services._step_store, os.environ["SCALEOUT_KILL_MARKER"]
 def store_or_die(mission, seq, turn, started):  # once armed, the first worker to reach step 2 dies there
@@ -168,8 +168,8 @@ def test_a_worker_event_reaches_websocket_clients_of_both_web_processes(node):
 def test_missions_and_compute_jobs_spread_over_both_clusters_and_run_once(node):
     from agents.models import LlmCall, Mission
     from agents.services import mission_create
-    from dreamnet.compute_jobs import job_create
-    from dreamnet.models import ComputeJob
+    from computejobs.models import ComputeJob
+    from computejobs.services import job_create
     from mesh.models import Receipt
 
     missions = [
