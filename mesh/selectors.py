@@ -43,7 +43,9 @@ def inclusion_bundle(index: int) -> InclusionBundle | None:
     checkpoint covers it yet. Raises MeshError for an index the log does not hold."""
     entry = LogEntry.objects.filter(index=index).first()
     if entry is None or index < 0:
-        raise MeshError(f"The log has no entry {index}; it holds {log_size()} entries.", code="no_such_entry")
+        raise MeshError(
+            f"The log has no entry {index}; it holds {log_size()} entries.", code="no_such_entry", status=404
+        )
     checkpoint = latest_checkpoint()
     if checkpoint is None or checkpoint.size <= index:
         return None
