@@ -48,7 +48,7 @@ class SpecRefused(AgentsError):
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("The spec is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                         code="invalid_spec", status=422)  # fmt: skip
+                         code="invalid_spec", status=422, extra={"errors": errors})  # fmt: skip
         self.errors = errors
 
 

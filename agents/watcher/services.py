@@ -184,7 +184,7 @@ def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> 
         kind, agent, budget_text, model, data = request_fields(request)
         budget = _budget(budget_text)
     except (RequestParseError, RequestFieldError, AgentsError) as exc:
-        return _record_failed(**common, code=getattr(exc, "code", "invalid"), error=str(exc))
+        return _record_failed(**common, code=exc.code, error=str(exc))
     row_fields = {"name": name, "claim": claim, "blake3": digest, "size": len(content), "format": fmt}
     with transaction.atomic():
         original = _original(digest)
