@@ -29,6 +29,7 @@ from agents.foundry.models import (
     Hybrid,
 )
 from agents.models import Agent, Mission
+from mesh import publish_on_commit
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -36,12 +37,6 @@ FOUR = Decimal("0.0001")
 MISSIONS_SOURCE = "missions"
 TELEMETRY_WINDOW = 50  # the agent's most recent finished missions that its `missions` telemetry covers
 NIGHTLY_VIA = "foundry:nightly"
-
-
-def _publish(topic: str, payload: dict[str, Any]) -> None:
-    from mesh import publish
-
-    transaction.on_commit(lambda: publish(topic, payload))
 
 
 def _score(value: float | Decimal) -> Decimal:
@@ -205,8 +200,15 @@ def hybrid_breed(
                 created_by=by if getattr(by, "is_authenticated", False) else None,
                 created_via=via[:120],
             )
-            _publish("foundry.hybrid.created", {"hybrid": hybrid.pk, "child": agent.slug, "parents": [a.slug, b.slug],
-                                                "generation": hybrid.generation})  # fmt: skip
+            publish_on_commit(
+                "foundry.hybrid.created",
+                {
+                    "hybrid": hybrid.pk,
+                    "child": agent.slug,
+                    "parents": [a.slug, b.slug],
+                    "generation": hybrid.generation,
+                },
+            )
     except IntegrityError:
         existing = Hybrid.objects.filter(parent_a=a, parent_b=b, seed=seed).select_related("child").first()
         if existing is None:
@@ -303,8 +305,9 @@ def evaluation_start(
                 allow_draft=True,
             )
             EvaluationRun.objects.create(evaluation=evaluation, agent=agent, role=role, mission=mission)
-        _publish("foundry.evaluation.started", {"evaluation": evaluation.pk, "hybrid": hybrid.pk,
-                                                "set": evaluation_set.slug})  # fmt: skip
+        publish_on_commit(
+            "foundry.evaluation.started", {"evaluation": evaluation.pk, "hybrid": hybrid.pk, "set": evaluation_set.slug}
+        )
     return evaluation
 
 
@@ -348,8 +351,15 @@ def evaluation_collect(*, mission: Mission) -> Evaluation | None:
         evaluation.fitness = {r.agent.slug: str(r.fitness) for r in runs if r.fitness is not None}
         evaluation.finished_at = timezone.now()
         evaluation.save(update_fields=["status", "note", "fitness", "finished_at"])
-        _publish("foundry.evaluation.finished", {"evaluation": evaluation.pk, "hybrid": evaluation.hybrid_id,
-                                                 "status": evaluation.status, "fitness": evaluation.fitness})  # fmt: skip
+        publish_on_commit(
+            "foundry.evaluation.finished",
+            {
+                "evaluation": evaluation.pk,
+                "hybrid": evaluation.hybrid_id,
+                "status": evaluation.status,
+                "fitness": evaluation.fitness,
+            },
+        )
     return evaluation
 
 
@@ -403,8 +413,9 @@ def hybrid_promote(*, hybrid: Hybrid, by: Any = None, confirm: bool = False) -> 
         hybrid.promoted_at = timezone.now()
         hybrid.promoted_by = by if getattr(by, "is_authenticated", False) else None
         hybrid.save(update_fields=["promoted_at", "promoted_by"])
-        _publish("foundry.hybrid.promoted", {"hybrid": hybrid.pk, "child": child.slug,
-                                             "evaluation": evaluation.pk})  # fmt: skip
+        publish_on_commit(
+            "foundry.hybrid.promoted", {"hybrid": hybrid.pk, "child": child.slug, "evaluation": evaluation.pk}
+        )
     return hybrid
 
 
