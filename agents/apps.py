@@ -10,12 +10,10 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         import agents.stats  # noqa: F401  (registers the strip's figures)
-        from agents.foundry.signals import connect
         from agents.watcher.health import probe_request_folder
         from dreamnet.health import probe
 
         probe("request_folder", required=False)(probe_request_folder)
-        connect()
 
     def serve_setup(self, stdout) -> None:
         """Ensure the mission-recovery, request-folder and nightly-evolution schedules (run by `manage.py serve`);

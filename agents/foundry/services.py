@@ -376,7 +376,7 @@ def evaluations_collect_pending() -> int:
 
 def mission_ended(*, mission_id: int) -> None:
     """After a mission ends: collect it into its evaluation (evaluate missions) and refresh its agent's
-    ``missions`` telemetry. Called after commit by the Mission post_save hook."""
+    ``missions`` telemetry. Called after commit by ``agents.services.mission_finish``."""
     mission = Mission.objects.select_related("agent").filter(pk=mission_id).first()
     if mission is None or not mission.is_terminal:
         return

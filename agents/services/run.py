@@ -341,7 +341,8 @@ def mission_finish(
 ) -> Mission:
     """End the mission once: store its output text as an artifact (and ``data``, a runner's structured result,
     in ``mission.output``), issue its signed receipt (sealed in this transaction), publish ``mission.finished``
-    after commit. Locks the mission row; a mission that already ended is returned unchanged."""
+    after commit, then hand the mission to the foundry (``agents.foundry.services.mission_ended``). Locks the
+    mission row; a mission that already ended is returned unchanged."""
     from mesh.services import artifact_store, receipt_issue
 
     artifact = None
@@ -404,7 +405,23 @@ def mission_finish(
                 receipt=receipt.log_index,
             ),
         )
+        mission_id = mission.pk
+        transaction.on_commit(lambda: _foundry_follow_up(mission_id))
     return mission
+
+
+def _foundry_follow_up(mission_id: int) -> None:
+    """Hand an ended mission to the foundry: an evaluate mission's score, its agent's mission telemetry.
+
+    Runs after the finish commits; the mission has ended either way, so a failure is logged, not raised. The
+    import is deferred because the foundry creates missions through this package (it sits above it).
+    """
+    from agents.foundry.services import mission_ended
+
+    try:
+        mission_ended(mission_id=mission_id)
+    except Exception:
+        logger.exception("Foundry could not collect mission %s", mission_id)
 
 
 def missions_recover() -> int:
