@@ -23,6 +23,7 @@ from django.utils import timezone
 from agents import engine
 from agents.budget import budget_reserve, budget_settle, budget_settle_abandoned
 from agents.errors import BudgetRefused, UnpricedModel
+from agents.foundry.collect import mission_ended
 from agents.kinds import Outcome, runner_for
 from agents.llm import LlmError, LlmRequest, LlmResponse, Provider, canonical, provider_configured
 from agents.llm.pricing import call_cost
@@ -341,7 +342,7 @@ def mission_finish(
 ) -> Mission:
     """End the mission once: store its output text as an artifact (and ``data``, a runner's structured result,
     in ``mission.output``), issue its signed receipt (sealed in this transaction), publish ``mission.finished``
-    after commit, then hand the mission to the foundry (``agents.foundry.services.mission_ended``). Locks the
+    after commit, then hand the mission to the foundry (``agents.foundry.collect.mission_ended``). Locks the
     mission row; a mission that already ended is returned unchanged."""
     from mesh.services import artifact_store, receipt_issue
 
@@ -413,11 +414,8 @@ def mission_finish(
 def _foundry_follow_up(mission_id: int) -> None:
     """Hand an ended mission to the foundry: an evaluate mission's score, its agent's mission telemetry.
 
-    Runs after the finish commits; the mission has ended either way, so a failure is logged, not raised. The
-    import is deferred because the foundry creates missions through this package (it sits above it).
+    Runs after the finish commits; the mission has ended either way, so a failure is logged, not raised.
     """
-    from agents.foundry.services import mission_ended
-
     try:
         mission_ended(mission_id=mission_id)
     except Exception:
