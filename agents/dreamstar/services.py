@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from agents.dreamstar.chunking import chunk_text
@@ -105,7 +106,7 @@ def dreamstar_ingest_request(
     text: str = "",
     text_name: str = "",
     urls: Sequence[str] = (),
-    by: Any = None,
+    by: User | None = None,
     via: str = "",
 ) -> Mission:
     """Check every document, store each as a content-addressed artifact and create one ``ingest`` mission whose
@@ -191,7 +192,7 @@ def dreamstar_ingestion_store(
     return ingestion, True
 
 
-def dreamstar_generate_request(*, prompt: str, fmt: str, by: Any = None, via: str = "") -> Mission:
+def dreamstar_generate_request(*, prompt: str, fmt: str, by: User | None = None, via: str = "") -> Mission:
     """Create a ``generate`` mission for a brief. Publishes ``dreamstar.generate.requested`` after commit.
 
     Refuses (AgentsError) an empty brief, an unknown format, and a node with nothing ingested yet (409).

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -111,7 +112,7 @@ def generation_of(agent: Agent) -> int:
 
 
 def hybrid_breed(
-    *, parent_a: str, parent_b: str, seed: str, by: Any = None, via: str = "", mutate: bool = True
+    *, parent_a: str, parent_b: str, seed: str, by: User | None = None, via: str = "", mutate: bool = True
 ) -> tuple[Hybrid, bool]:
     """Breed a draft child of two agents with ``seed``; return (hybrid, created).
 
@@ -181,7 +182,7 @@ def hybrid_breed(
     return hybrid, True
 
 
-def _mutation_start(*, hybrid: Hybrid, by: Any, via: str) -> None:
+def _mutation_start(*, hybrid: Hybrid, by: User | None, via: str) -> None:
     from agents.llm import provider_name_configured
     from agents.services import mission_create
 
@@ -229,7 +230,7 @@ def evaluation_set_create(*, slug: str, name: str, cases: list[dict[str, Any]], 
 
 
 def evaluation_start(
-    *, hybrid: Hybrid, set_slug: str, by: Any = None, via: str = "", budget_usd: Decimal | None = None
+    *, hybrid: Hybrid, set_slug: str, by: User | None = None, via: str = "", budget_usd: Decimal | None = None
 ) -> Evaluation:
     """Start evaluating ``hybrid``'s child and both parents on one set: an Evaluation and three ``evaluate``
     missions (queued after commit; the draft child is allowed to run its evaluation). All or nothing: a
@@ -276,7 +277,7 @@ def evaluation_start(
 # Promotion ----------------------------------------------------------------------------------------------
 
 
-def hybrid_promote(*, hybrid: Hybrid, by: Any = None, confirm: bool = False) -> Hybrid:
+def hybrid_promote(*, hybrid: Hybrid, by: User | None = None, confirm: bool = False) -> Hybrid:
     """Make a hybrid's child active: only with the operator's confirmation, and only when its latest complete
     evaluation scores it strictly above both parents. Locks the child agent's row. Publishes
     ``foundry.hybrid.promoted``."""

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,7 +62,7 @@ def mission_create(
     kind: str,
     agent_slug: str,
     data: dict[str, Any],
-    by: Any = None,
+    by: User | None = None,
     via: str = "",
     budget_usd: Decimal | None = None,
     model: str | None = None,
@@ -132,7 +133,7 @@ def mission_create(
     return mission
 
 
-def mission_approve(*, mission: Mission, by: Any = None) -> Mission:
+def mission_approve(*, mission: Mission, by: User | None = None) -> Mission:
     """Approve a mission awaiting approval and queue it (after commit). Locks the mission row; publishes
     ``mission.approved``."""
     with transaction.atomic():
@@ -152,7 +153,7 @@ def mission_approve(*, mission: Mission, by: Any = None) -> Mission:
     return mission
 
 
-def mission_cancel(*, mission: Mission, by: Any = None) -> Mission:
+def mission_cancel(*, mission: Mission, by: User | None = None) -> Mission:
     """Cancel a mission: at once when it has not started, between two LLM calls when it is running.
 
     Locks the mission row; publishes ``mission.cancel_requested`` or (through :func:`mission_finish`)

@@ -1,4 +1,7 @@
-"""Registering peers: discover a node's key, pin it, lift a quarantine, forget a peer."""
+"""Registering peers: discover a node's key, pin it, lift a quarantine, forget a peer.
+
+``by`` is the operator (a ``User``) or, from the API, the key's label ``apikey:<prefix>``; either is the event's actor.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -80,7 +84,7 @@ def peer_discover(*, url: str) -> NodeInfo:
     )
 
 
-def peer_register(*, url: str, verifier_key: str, by: Any = None, tofu: bool = False) -> Peer:
+def peer_register(*, url: str, verifier_key: str, by: User | str | None = None, tofu: bool = False) -> Peer:
     """Register the node at ``url`` and pin ``verifier_key``; the node must present exactly that key.
 
     ``tofu`` records that the key came from :func:`peer_discover` and an operator confirmed it, rather than
@@ -129,14 +133,14 @@ def peer_register(*, url: str, verifier_key: str, by: Any = None, tofu: bool = F
     return peer
 
 
-def peer_remove(*, peer: Peer, by: Any = None) -> None:
+def peer_remove(*, peer: Peer, by: User | str | None = None) -> None:
     """Forget a peer with its history and cosignatures; publishes ``peer.removed``."""
     with transaction.atomic():
         publish("peer.removed", {"peer": peer.pk, "origin": peer.origin, "url": peer.url}, actor=by)
         peer.delete()
 
 
-def peer_quarantine_lift(*, peer: Peer, by: Any, note: str, forget_history: bool = False) -> Peer:
+def peer_quarantine_lift(*, peer: Peer, by: User | str | None, note: str, forget_history: bool = False) -> Peer:
     """Lift a quarantine: the peer is suspect at a neutral score until its next verified heartbeat.
 
     ``note`` (required) says why. With ``forget_history`` the checkpoint this node held is dropped, so the
