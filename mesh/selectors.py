@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesh import merkle
+import mesh.merkle as merkle
 from mesh.log import DatabaseNodes, latest_checkpoint, log_size
 from mesh.models import Checkpoint, Event, LogEntry
 from mesh.proofbundle import format_bundle

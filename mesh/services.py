@@ -26,8 +26,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import mesh.dreamfile as dreamfile
 from dreamnet.errors import DomainError
-from mesh import dreamfile
 from mesh.entries import blake3_hex, canonical_json, dreamsnail_entry, event_entry, receipt_entry
 from mesh.identity import node_identity
 from mesh.log import log_append

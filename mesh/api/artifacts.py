@@ -12,8 +12,8 @@ from django.utils.http import content_disposition_header
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+import mesh.dreamfile as dreamfile
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
-from mesh import dreamfile
 from mesh.api.common import ERRORS_422, MEDIA_TYPE_RE, single_form_values
 from mesh.models import Artifact
 from mesh.services import (

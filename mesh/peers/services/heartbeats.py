@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from mesh import merkle
+import mesh.merkle as merkle
 from mesh.log import DatabaseNodes, latest_checkpoint
 from mesh.models import Cosignature, Peer, PeerHeartbeat, PeerStateChange
 from mesh.note import Checkpoint as CheckpointBody

@@ -6,7 +6,7 @@ import time
 
 from django.db import transaction
 
-from mesh import merkle
+import mesh.merkle as merkle
 from mesh.identity import node_identity
 from mesh.models import Peer
 from mesh.note import Checkpoint as CheckpointBody
