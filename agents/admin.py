@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from agents.budget import budget_cap_set, month_of
+from agents.foundry.models import Hybrid
 from agents.models import Agent, Budget, BudgetEntry, LlmCall, Mission, MissionStep, ModelPrice, RequestFile
 
 
@@ -26,6 +27,13 @@ class AgentAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "version", "status", "model", "fallback_model", "max_turns", "max_tokens"]
     list_filter = ["status"]
     search_fields = ["slug", "name", "role"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Agent | None = None) -> list[str]:
+        # A draft hybrid becomes active only by promotion (hybrid_promote: a complete evaluation where it beats
+        # both parents, and foundry.hybrid.promoted), never by editing its status here.
+        if obj is not None and obj.status == Agent.Status.DRAFT and Hybrid.objects.filter(child=obj).exists():
+            return [*self.readonly_fields, "status"]
+        return list(self.readonly_fields)
 
 
 @admin.register(ModelPrice)

@@ -1,4 +1,5 @@
-"""The agents admin changes state through the services: the month's budget cap goes through the governor."""
+"""The agents admin changes state through the services: the month's budget cap goes through the governor, and a
+draft hybrid is activated only by promotion."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.budget import budget_for_month, month_of
-from agents.models import Budget
+from agents.foundry.services import hybrid_breed
+from agents.models import Agent, Budget
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +62,31 @@ def test_a_past_month_is_read_only_and_no_month_is_added_by_hand(olivia):
     assert (past.cap_usd, past.soft_limit_pct) == (Decimal("50.000000"), 80)
     assert (current.cap_usd, current.soft_limit_pct) == (Decimal("75.000000"), 70)
     assert client.get("/admin/agents/budget/add/").status_code == 403
+
+
+def _form_data(response, **changes: str) -> dict[str, str]:
+    """Return the admin change form's current values as POST data, with ``changes`` applied."""
+    form = response.context["adminform"].form
+    data = {name: "" if form[name].value() is None else str(form[name].value()) for name in form.fields}
+    return data | changes
+
+
+def test_a_draft_hybrid_cannot_be_activated_by_editing_it(olivia):
+    hybrid, _created = hybrid_breed(parent_a="orchestrator", parent_b="analyst", seed="admin", mutate=False)
+    page = f"/admin/agents/agent/{hybrid.child_id}/change/"
+    client, token = _operator_client(olivia, page)
+    data = _form_data(client.get(page), status="active", name="Renamed child", csrfmiddlewaretoken=token)
+    assert client.post(page, data).status_code == 302
+    child = Agent.objects.get(pk=hybrid.child_id)
+    assert (child.name, child.status) == ("Renamed child", Agent.Status.DRAFT)  # other fields stay editable
+
+
+def test_an_agent_that_is_no_hybrid_keeps_its_status_editable(olivia):
+    agent = Agent.objects.get(slug="analyst")
+    page = f"/admin/agents/agent/{agent.pk}/change/"
+    client, token = _operator_client(olivia, page)
+    assert (
+        client.post(page, _form_data(client.get(page), status="retired", csrfmiddlewaretoken=token)).status_code == 302
+    )
+    agent.refresh_from_db()
+    assert agent.status == Agent.Status.RETIRED
