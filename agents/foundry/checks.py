@@ -34,7 +34,7 @@ _JSON_BLOCK = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 class CheckError(DomainError):
     """A check spec that cannot be used; the message says what to fix."""
 
-    code = "bad_check_spec"
+    code = "invalid_check"
 
 
 @dataclass(frozen=True)
