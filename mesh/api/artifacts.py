@@ -9,20 +9,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Schema, Status
 from ninja.files import UploadedFile
 
 import mesh.dreamfile as dreamfile
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
-from mesh.api.common import ERRORS_422, MEDIA_TYPE_RE, single_form_values
+from mesh.api.common import ERRORS_422, MEDIA_TYPE_RE, router, single_form_values
 from mesh.models import Artifact
 from mesh.services import (
     artifact_path,
     artifact_read,
     artifact_store,
 )
-
-router = Router()
 
 
 class ArtifactOut(Schema):

@@ -1,4 +1,8 @@
-"""Helpers shared by the mesh API modules."""
+"""The /api/mesh/ router that the mesh API modules add their operations to, and the helpers they share.
+
+One router rather than one per module: every operation stays a direct operation of the router mounted at
+/api/mesh/, as the API's route checks and the OpenAPI document expect.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import base64
 import re
 
 from django.http import HttpRequest
+from ninja import Router
 
 from dreamnet.ninja import ApiError, ErrorOut
 
+router = Router(tags=["mesh"])
 ERRORS_422 = {422: ErrorOut}
 MEDIA_TYPE_RE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Schema
 
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
-from mesh.api.common import ERRORS_422, b64
+from mesh.api.common import ERRORS_422, b64, router
 from mesh.identity import node_identity
 from mesh.log import latest_checkpoint, log_size
 from mesh.merkle import leaf_hash
@@ -19,8 +19,6 @@ from mesh.selectors import (
 from mesh.services import (
     event_message,
 )
-
-router = Router()
 
 
 class NodeOut(Schema):

@@ -7,18 +7,15 @@ from datetime import datetime
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Schema, Status
 from ninja.throttling import AnonRateThrottle
 
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
-from mesh.api.common import b64
+from mesh.api.common import b64, router
 from mesh.identity import node_identity
 from mesh.models import Peer
 from mesh.peers import services as peers
 from mesh.peers.witness import SIZE_CONTENT_TYPE, cosigner_vkey
-
-router = Router()
-
 
 PEER_ERRORS = {**AUTH_ERRORS, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 

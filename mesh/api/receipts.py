@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Schema
 
 from dreamnet.ninja import AUTH_ERRORS, ErrorOut, require_scope
+from mesh.api.common import router
 from mesh.identity import node_identity
 from mesh.models import Receipt
 from mesh.selectors import (
@@ -15,8 +16,6 @@ from mesh.selectors import (
 from mesh.services import (
     receipt_body,
 )
-
-router = Router()
 
 
 class ReceiptOut(Schema):

@@ -6,14 +6,12 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Schema, Status
 
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
-from mesh.api.common import ERRORS_422
+from mesh.api.common import ERRORS_422, router
 from mesh.models import WebhookSubscription
 from mesh.webhooks import services as webhooks
-
-router = Router()
 
 
 class WebhookIn(Schema):
