@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -13,12 +12,8 @@ from mesh.models import Peer, PeerHeartbeat
 from mesh.note import NoteError, Verifier
 from mesh.peers import http
 from mesh.peers.scoring import ScoreRules, decayed
-from mesh.peers.witness import (
-    MAX_PROOF_LINES,
-)
+from mesh.peers.witness import MAX_PROOF_LINES
 from mesh.services import MeshError
-
-logger = logging.getLogger(__name__)
 
 MAX_NOTE_BYTES = 16 * 1024  # a checkpoint with 100 signature lines fits in well under this
 MAX_PUSH_BYTES = MAX_NOTE_BYTES + (MAX_PROOF_LINES + 1) * 45 + 32
