@@ -4,7 +4,10 @@ they are records of what happened)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
+from agents.budget import budget_cap_set, month_of
+from agents.foundry.models import Hybrid
 from agents.models import Agent, Budget, BudgetEntry, LlmCall, Mission, MissionStep, ModelPrice, RequestFile
 
 
@@ -25,6 +28,13 @@ class AgentAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["slug", "name", "role"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Agent | None = None) -> list[str]:
+        # A draft hybrid becomes active only by promotion (hybrid_promote: a complete evaluation where it beats
+        # both parents, and foundry.hybrid.promoted), never by editing its status here.
+        if obj is not None and obj.status == Agent.Status.DRAFT and Hybrid.objects.filter(child=obj).exists():
+            return [*self.readonly_fields, "status"]
+        return list(self.readonly_fields)
+
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
@@ -39,6 +49,20 @@ class BudgetAdmin(admin.ModelAdmin):
     list_display = ["month", "cap_usd", "soft_limit_pct", "spent_usd", "reserved_usd", "soft_warned_at"]
     # The totals are the governor's; editing them by hand would break spend <= cap.
     readonly_fields = ["month", "spent_usd", "reserved_usd", "soft_warned_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the governor creates each month's row, starting from the previous month's cap
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Budget | None = None) -> list[str]:
+        if obj is not None and obj.month != month_of():
+            return [*self.readonly_fields, "cap_usd", "soft_limit_pct"]  # a past month is a record
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Budget, form, change: bool) -> None:
+        # Through the governor: it takes the month's row lock and re-arms the soft-limit warning. A past month has
+        # no editable field, so there is nothing to save.
+        if obj.month == month_of():
+            budget_cap_set(cap_usd=obj.cap_usd, soft_limit_pct=obj.soft_limit_pct)
 
 
 @admin.register(BudgetEntry)

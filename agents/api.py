@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from agents import selectors
-from agents.errors import AgentsError
 from agents.models import Agent, Mission
 from agents.services import mission_approve, mission_cancel, mission_create
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, UsdAmount, require_scope
@@ -23,10 +22,6 @@ agents_router = Router(tags=["missions"], auth=require_scope("missions"))
 missions_router = Router(tags=["missions"], auth=require_scope("missions"))
 runs_router = Router(tags=["missions"])
 budget_router = Router(tags=["missions"], auth=require_scope("missions"))
-
-
-def _error(exc: AgentsError) -> ApiError:
-    return ApiError(exc.status, exc.code, str(exc))
 
 
 class AgentOut(Schema):
@@ -151,17 +146,14 @@ def mission_launch(request: HttpRequest, body: MissionIn):
         if body.kind == "task"
         else {"metals": body.metals, "audience": body.audience, "notes": body.notes}
     )
-    try:
-        mission = mission_create(
-            kind=body.kind,
-            agent_slug=body.agent,
-            data=data,
-            via=f"api:{request.api_key.name}",
-            budget_usd=body.budget_usd,
-            model=body.model,
-        )
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    mission = mission_create(
+        kind=body.kind,
+        agent_slug=body.agent,
+        data=data,
+        via=f"api:{request.api_key.name}",
+        budget_usd=body.budget_usd,
+        model=body.model,
+    )
     return Status(201, _mission_out(_load(mission.pk)))
 
 
@@ -189,10 +181,7 @@ def mission_detail(request: HttpRequest, mission_id: int):
 def mission_cancel_view(request: HttpRequest, mission_id: int):
     """Cancel now if not started, else between two LLM calls (`cancel_requested` is true until it stops). 409 if
     the mission already ended."""
-    try:
-        mission = mission_cancel(mission=_load(mission_id))
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    mission = mission_cancel(mission=_load(mission_id))
     return _mission_out(_load(mission.pk))
 
 
@@ -201,10 +190,7 @@ def mission_cancel_view(request: HttpRequest, mission_id: int):
 )
 def mission_approve_view(request: HttpRequest, mission_id: int):
     """Queue a mission that waits for approval. 409 if it is not awaiting approval."""
-    try:
-        mission = mission_approve(mission=_load(mission_id))
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    mission = mission_approve(mission=_load(mission_id))
     return _mission_out(_load(mission.pk))
 
 

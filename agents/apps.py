@@ -10,14 +10,11 @@ class AgentsConfig(AppConfig):
 
     def ready(self) -> None:
         import agents.stats  # noqa: F401  (registers the strip's figures)
-        from agents.foundry.signals import connect
+        from agents.mission_kinds import register
         from agents.watcher.health import probe_request_folder
         from dreamnet.health import probe
 
         probe("request_folder", required=False)(probe_request_folder)
-        connect()
-        from agents.mission_kinds import register
-
         register()  # the mission kinds other apps ask for by name (dreamnet.missions)
 
     def serve_setup(self, stdout) -> None:

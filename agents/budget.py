@@ -88,7 +88,7 @@ def budget_reserve(
     Locks the month's budget row. Raises UnpricedModel or BudgetRefused; publishes ``budget.soft_limit`` once a
     month (after commit) when the month's committed spend reaches the soft limit.
     """
-    from mesh import publish
+    from mesh import publish_on_commit
 
     with transaction.atomic():
         budget = _budget_locked(month_of())
@@ -133,7 +133,7 @@ def budget_reserve(
                 "soft_limit_usd": str(budget.soft_limit_usd),
                 "committed_usd": str(budget.committed_usd),
             }
-            transaction.on_commit(lambda: publish("budget.soft_limit", payload))
+            publish_on_commit("budget.soft_limit", payload)
         budget.save(update_fields=["reserved_usd", "soft_warned_at", "updated_at"])
     return Reservation(entry=entry, price=price, switched_to_fallback=switched)
 

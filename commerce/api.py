@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from commerce import selectors
 from commerce.models import STRIPE_METHODS, CompanyKey, Order, Quote
 from commerce.payments import checkout_start
-from commerce.services import CommerceError, quote_approve, quote_execute, quote_lock
+from commerce.services import quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence
 from dreamnet.apikeys import apikey_authenticate
 from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, key_or_session
@@ -42,10 +42,6 @@ def _buyer(request: HttpRequest):
     if membership is None:
         raise ApiError(403, "no_company", "Your account is not a member of a company yet; ask your company admin.")
     return request.user, membership.company
-
-
-def _raise(exc: CommerceError):
-    raise ApiError(exc.status, exc.code, exc.detail) from exc
 
 
 class SpotOut(Schema):
@@ -192,15 +188,12 @@ def _quote_out(quote: Quote) -> dict:
 def quote_create(request: HttpRequest, body: QuoteIn):
     """Price every line at the live feed and lock it for the payment method's window (10 min for wire)."""
     user, company = _buyer(request)
-    try:
-        quote = quote_lock(
-            company=company,
-            by=user,
-            lines=[(x.sku, x.quantity) for x in body.lines],
-            payment_method=body.payment_method,
-        )
-    except CommerceError as exc:
-        _raise(exc)
+    quote = quote_lock(
+        company=company,
+        by=user,
+        lines=[(x.sku, x.quantity) for x in body.lines],
+        payment_method=body.payment_method,
+    )
     return Status(201, _quote_out(quote))
 
 
@@ -218,10 +211,7 @@ def quote_detail(request: HttpRequest, quote_id: int):
 def quote_approve_api(request: HttpRequest, quote_id: int):
     """An approver approves a quote above the company's approval threshold, inside the lock window."""
     user, quote = _company_quote(request, quote_id)
-    try:
-        return _quote_out(quote_approve(quote=quote, by=user))
-    except CommerceError as exc:
-        _raise(exc)
+    return _quote_out(quote_approve(quote=quote, by=user))
 
 
 class ExecuteIn(Schema):
@@ -289,13 +279,8 @@ def quote_execute_api(request: HttpRequest, quote_id: int, body: ExecuteIn):
     stock ran out; 403 for an unverified company, a foreign token or a missing approval. Card and ACH orders come
     back with `checkout_url`, the Stripe Checkout page to send the payer to."""
     user, quote = _company_quote(request, quote_id)
-    try:
-        order = quote_execute(quote=quote, by=user, lock_token=body.lock_token)
-        checkout = checkout_start(order=order) if order.payment_method in STRIPE_METHODS else None
-    except CommerceError as exc:
-        if exc.extra:
-            return Status(exc.status, {"detail": exc.detail, "code": exc.code, **exc.extra})
-        _raise(exc)
+    order = quote_execute(quote=quote, by=user, lock_token=body.lock_token)
+    checkout = checkout_start(order=order) if order.payment_method in STRIPE_METHODS else None
     return Status(201, _order_out(order) | {"checkout_url": checkout.url if checkout else None})
 
 

@@ -4,9 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
-from dreamnet.apikeys import KEY_PREFIX, SCOPES, apikey_issue, scopes_clean
+from dreamnet.apikeys import KEY_PREFIX, SCOPES, apikey_issue, apikey_revoke, scopes_clean
 from dreamnet.models import ApiKey, Lead, WaitlistEntry
 
 
@@ -53,8 +52,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+        # Through the service, one key at a time: it locks the row so a concurrent revoke keeps the first time.
+        prefixes = list(queryset.filter(revoked_at__isnull=True).values_list("prefix", flat=True))
+        for prefix in prefixes:
+            apikey_revoke(prefix=prefix)
+        self.message_user(request, f"Revoked {len(prefixes)} key(s).", messages.SUCCESS)
 
 
 @admin.register(Lead)

@@ -135,11 +135,11 @@ def _mount_app_routers() -> None:
     from agents.foundry.api import router as foundry_router
 
     api.add_router("/foundry/", foundry_router)
-    from mesh.api import dreamsnail
+    from mesh.api import dreamsnail_router
     from mesh.api import router as mesh_router
 
     api.add_router("/mesh/", mesh_router)
-    api.add_router("/dreamsnail/", dreamsnail)
+    api.add_router("/dreamsnail/", dreamsnail_router)
     from commerce.api import router as commerce_router
 
     api.add_router("/commerce/", commerce_router)

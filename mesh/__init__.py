@@ -14,7 +14,7 @@ __all__ = ["publish", "publish_on_commit", "receipt_issue"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from mesh import services
+        import mesh.services as services
 
         return getattr(services, name)
     raise AttributeError(f"module 'mesh' has no attribute {name!r}")

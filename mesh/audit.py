@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import nacl.exceptions
 
-from mesh import merkle
+import mesh.merkle as merkle
 from mesh.entries import blake3_hex, canonical_json, dreamsnail_entry, event_entry, receipt_entry
 from mesh.identity import node_identity
 from mesh.models import Checkpoint, Event, LogEntry, LogState, Receipt, TrailCommit, TreeNode

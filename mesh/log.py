@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from mesh import merkle
+import mesh.merkle as merkle
 from mesh.identity import node_identity
 from mesh.models import Checkpoint, LogEntry, LogState, TreeNode
 from mesh.note import Checkpoint as CheckpointBody

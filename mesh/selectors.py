@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesh import merkle
+import mesh.merkle as merkle
 from mesh.log import DatabaseNodes, latest_checkpoint, log_size
 from mesh.models import Checkpoint, Event, LogEntry
 from mesh.proofbundle import format_bundle
@@ -43,7 +43,9 @@ def inclusion_bundle(index: int) -> InclusionBundle | None:
     checkpoint covers it yet. Raises MeshError for an index the log does not hold."""
     entry = LogEntry.objects.filter(index=index).first()
     if entry is None or index < 0:
-        raise MeshError(f"The log has no entry {index}; it holds {log_size()} entries.", code="no_such_entry")
+        raise MeshError(
+            f"The log has no entry {index}; it holds {log_size()} entries.", code="no_such_entry", status=404
+        )
     checkpoint = latest_checkpoint()
     if checkpoint is None or checkpoint.size <= index:
         return None

@@ -26,8 +26,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import mesh.dreamfile as dreamfile
 from dreamnet.errors import DomainError
-from mesh import dreamfile
 from mesh.entries import blake3_hex, canonical_json, dreamsnail_entry, event_entry, receipt_entry
 from mesh.identity import node_identity
 from mesh.log import log_append
@@ -273,7 +273,9 @@ def artifact_store(*, content: bytes, name: str, media_type: str, compression: s
     """
     if len(content) > settings.ARTIFACT_MAX_BYTES:
         raise MeshError(
-            f"The artifact is {len(content)} bytes; the limit is {settings.ARTIFACT_MAX_BYTES}.", code="too_large"
+            f"The artifact is {len(content)} bytes; the limit is {settings.ARTIFACT_MAX_BYTES}.",
+            code="too_large",
+            status=413,
         )
     name = Path(name or "artifact").name[:255] or "artifact"
     if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", media_type or ""):

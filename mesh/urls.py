@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from mesh import views
+import mesh.views as views
 
 urlpatterns = [
     path("console/mesh/", views.mesh_console, name="mesh-console"),

@@ -13,9 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from agents.codegen import selectors
-from agents.codegen.runner import SpecRefused
 from agents.codegen.services import codegen_run_start
-from agents.errors import AgentsError
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
 
 router = Router(tags=["codegen"], auth=require_scope("codegen"))
@@ -89,14 +87,9 @@ class PrOut(Schema):
 )  # fmt: skip
 def run_start(request: HttpRequest, payload: RunIn):
     """Start the team on ``workspace`` for ``spec``; follow it with `/status/{mission}`, download `/pr/{mission}`."""
-    try:
-        run = codegen_run_start(
-            workspace=payload.workspace, spec=payload.spec, via=f"api:{request.api_key.prefix}"
-        )  # fmt: skip
-    except SpecRefused as exc:
-        return Status(422, {"detail": str(exc), "code": exc.code, "errors": exc.errors})
-    except AgentsError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    run = codegen_run_start(
+        workspace=payload.workspace, spec=payload.spec, via=f"api:{request.api_key.prefix}"
+    )  # fmt: skip
     return Status(
         201,
         {"mission": run.mission_id, "status": run.mission.status, "status_url": f"/api/codegen/status/{run.mission_id}",

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from agents.codegen import gates as G
@@ -48,7 +47,7 @@ class SpecRefused(AgentsError):
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("The spec is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                         code="invalid_spec", status=422)  # fmt: skip
+                         code="invalid_spec", status=422, extra={"errors": errors})  # fmt: skip
         self.errors = errors
 
 
@@ -126,14 +125,14 @@ class Team:
 
     def _set(self, **fields: Any) -> None:
         from agents.codegen.models import CodegenRun
-        from mesh import publish
+        from mesh import publish_on_commit
 
         CodegenRun.objects.filter(pk=self.run.pk).update(updated_at=timezone.now(), **fields)
         for name, value in fields.items():
             setattr(self.run, name, value)
         if "current_role" in fields:
             payload = {"mission": self.mission.pk, "kind": "codegen", "role": fields["current_role"]}
-            transaction.on_commit(lambda: publish("codegen.role", payload))
+            publish_on_commit("codegen.role", payload)
 
     def ask(self, role: str, seq: int, user: str) -> tuple[str, int]:
         from agents.services import mission_llm_call

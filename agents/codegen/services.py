@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from agents.codegen import gitops
@@ -38,7 +39,7 @@ def workspace_register(*, name: str, path: str, allowed_paths: list[str], test_c
     return workspace
 
 
-def codegen_run_start(*, workspace: str, spec: Any, by: Any = None, via: str = "") -> CodegenRun:
+def codegen_run_start(*, workspace: str, spec: Any, by: User | None = None, via: str = "") -> CodegenRun:
     """Start a codegen mission on ``workspace`` for ``spec`` and create its run record in the same transaction
     (queued after commit, or held for approval by the mission governor). Raises AgentsError (unknown_workspace,
     invalid_spec with per-field ``errors``, freeform_needs_llm, budget refusals); nothing is created then."""

@@ -11,6 +11,8 @@ import keyword
 import re
 from typing import Any
 
+from dreamnet.errors import DomainError
+
 TYPES = ("str", "text", "int", "decimal", "bool", "date", "datetime")
 OPERATIONS = ("list", "get", "create", "update", "delete")
 MAX_FIELDS = 30
@@ -20,11 +22,12 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED = {"id", "pk", "objects", "save", "delete", "clean", "full_clean", "created_at", "check", "refresh_from_db"}
 
 
-class SpecError(ValueError):
+class SpecError(DomainError):
     """The spec is refused; ``errors`` is a list of ``{"field", "message"}``."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        super().__init__(detail, code="invalid_spec", extra={"errors": errors})
         self.errors = errors
 
 

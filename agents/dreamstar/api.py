@@ -14,7 +14,6 @@ from agents.dreamstar.compose import FORMATS
 from agents.dreamstar.models import DreamstarGeneration
 from agents.dreamstar.search import chunk_search
 from agents.dreamstar.services import Upload, dreamstar_generate_request, dreamstar_ingest_request
-from agents.errors import AgentsError
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, require_scope
 
 router = Router(tags=["dreamstar"], auth=require_scope("dreamstar"))
@@ -55,12 +54,9 @@ def ingest(
             raise ApiError(413, "upload_too_large", f"{f.name} is {f.size} bytes; the limit is "
                            f"{settings.DREAMSTAR_MAX_UPLOAD_BYTES} (DREAMNET_DREAMSTAR_MAX_UPLOAD_BYTES).")  # fmt: skip
         uploads.append(Upload(f.name or "upload", f.read()))
-    try:
-        mission = dreamstar_ingest_request(
-            uploads=uploads, text=text, text_name=name, urls=urls.split(), via=f"api:{request.api_key.name}"
-        )
-    except AgentsError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    mission = dreamstar_ingest_request(
+        uploads=uploads, text=text, text_name=name, urls=urls.split(), via=f"api:{request.api_key.name}"
+    )
     return Status(202, _mission(mission))
 
 
@@ -72,10 +68,7 @@ class UrlsIn(Schema):
 def ingest_urls(request: HttpRequest, body: UrlsIn):
     """JSON `{"urls": [...]}`. 422 `fetch_disabled` unless DREAMNET_DREAMSTAR_ALLOW_FETCH; each URL is fetched
     within the upload size cap and timeout, then checked like an upload, before anything is stored."""
-    try:
-        mission = dreamstar_ingest_request(uploads=[], urls=body.urls, via=f"api:{request.api_key.name}")
-    except AgentsError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    mission = dreamstar_ingest_request(uploads=[], urls=body.urls, via=f"api:{request.api_key.name}")
     return Status(202, _mission(mission))
 
 
@@ -88,10 +81,7 @@ class GenerateIn(Schema):
 def generate(request: HttpRequest, body: GenerateIn):
     """Queue a `generate` mission: the best chunks for the brief become numbered sources, the agent's model writes
     from them, and only citations of those chunks are kept. 409 `nothing_ingested`; 422 bad brief or format."""
-    try:
-        mission = dreamstar_generate_request(prompt=body.prompt, fmt=body.format, via=f"api:{request.api_key.name}")
-    except AgentsError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from exc
+    mission = dreamstar_generate_request(prompt=body.prompt, fmt=body.format, via=f"api:{request.api_key.name}")
     return Status(202, _mission(mission))
 
 

@@ -10,6 +10,8 @@ import io
 import re
 from html.parser import HTMLParser
 
+from dreamnet.errors import DomainError
+
 # media type -> file name extensions it is recognised by
 MEDIA_TYPES: dict[str, tuple[str, ...]] = {
     "text/plain": (".txt", ".text"),
@@ -19,8 +21,10 @@ MEDIA_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
-class ExtractError(ValueError):
+class ExtractError(DomainError):
     """The bytes are not a readable document of the type they claim (corrupt, binary, or empty)."""
+
+    code = "corrupt_file"
 
 
 def media_type_for(name: str) -> str | None:

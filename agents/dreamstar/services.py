@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from agents.dreamstar.chunking import chunk_text
@@ -105,7 +106,7 @@ def dreamstar_ingest_request(
     text: str = "",
     text_name: str = "",
     urls: Sequence[str] = (),
-    by: Any = None,
+    by: User | None = None,
     via: str = "",
 ) -> Mission:
     """Check every document, store each as a content-addressed artifact and create one ``ingest`` mission whose
@@ -114,7 +115,7 @@ def dreamstar_ingest_request(
     Refuses (AgentsError, nothing written) no documents, too many, an unsupported, oversize or unreadable one,
     and URLs while fetching is off.
     """
-    from mesh import publish
+    from mesh import publish_on_commit
     from mesh.services import artifact_store
 
     docs = list(uploads)
@@ -137,7 +138,7 @@ def dreamstar_ingest_request(
             )  # fmt: skip
         mission = mission_create(kind="ingest", agent_slug=AGENT, data={"sources": sources}, by=by, via=via)
         payload = {"mission": mission.pk, "documents": len(sources), "digests": [s["artifact"] for s in sources]}
-        transaction.on_commit(lambda: publish("dreamstar.ingest.requested", payload))
+        publish_on_commit("dreamstar.ingest.requested", payload)
     return mission
 
 
@@ -151,7 +152,7 @@ def dreamstar_ingestion_store(
     the full-text index follows the chunk rows (SQLite triggers; PostgreSQL's expression index). Raises
     ExtractError for unreadable bytes, EmbeddingError when vectors are configured but cannot be made.
     """
-    from mesh import publish
+    from mesh import publish_on_commit
     from mesh.models import Artifact
 
     digest = blake3_hex(content)
@@ -187,16 +188,16 @@ def dreamstar_ingestion_store(
     except IntegrityError:
         return DreamstarIngestion.objects.get(blake3=digest), False
     payload = {"ingestion": ingestion.pk, "blake3": digest, "chunks": len(pieces), "mission": mission and mission.pk}
-    transaction.on_commit(lambda: publish("dreamstar.ingestion.created", payload))
+    publish_on_commit("dreamstar.ingestion.created", payload)
     return ingestion, True
 
 
-def dreamstar_generate_request(*, prompt: str, fmt: str, by: Any = None, via: str = "") -> Mission:
+def dreamstar_generate_request(*, prompt: str, fmt: str, by: User | None = None, via: str = "") -> Mission:
     """Create a ``generate`` mission for a brief. Publishes ``dreamstar.generate.requested`` after commit.
 
     Refuses (AgentsError) an empty brief, an unknown format, and a node with nothing ingested yet (409).
     """
-    from mesh import publish
+    from mesh import publish_on_commit
 
     if fmt not in FORMATS:
         raise AgentsError(f"Format must be one of: {', '.join(FORMATS)}.", code="unknown_format")
@@ -213,7 +214,7 @@ def dreamstar_generate_request(*, prompt: str, fmt: str, by: Any = None, via: st
             kind="generate", agent_slug=AGENT, data={"prompt": prompt, "format": fmt}, by=by, via=via
         )
         payload = {"mission": mission.pk, "format": fmt}
-        transaction.on_commit(lambda: publish("dreamstar.generate.requested", payload))
+        publish_on_commit("dreamstar.generate.requested", payload)
     return mission
 
 
@@ -222,7 +223,7 @@ def dreamstar_generation_store(
 ) -> DreamstarGeneration:
     """Store a generate mission's text (also as an artifact) and its citations; once per mission (a resumed
     run gets the stored one). Publishes ``dreamstar.generation.created`` after commit."""
-    from mesh import publish
+    from mesh import publish_on_commit
     from mesh.services import artifact_store
 
     stored = DreamstarGeneration.objects.filter(mission=mission).first()
@@ -235,5 +236,5 @@ def dreamstar_generation_store(
             dropped=dropped, artifact=artifact,
         )  # fmt: skip
         payload = {"generation": generation.pk, "mission": mission.pk, "citations": citations, "dropped": dropped}
-        transaction.on_commit(lambda: publish("dreamstar.generation.created", payload))
+        publish_on_commit("dreamstar.generation.created", payload)
     return generation

@@ -11,16 +11,11 @@ from decimal import Decimal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from agents.errors import AgentsError
 from agents.foundry import selectors, services
 from agents.foundry.models import Evaluation, Hybrid
 from dreamnet.ninja import AUTH_ERRORS, ApiError, DecimalIn, ErrorOut, UsdAmount, require_scope
 
 router = Router(tags=["foundry"], auth=require_scope("foundry"))
-
-
-def _error(exc: AgentsError) -> ApiError:
-    return ApiError(exc.status, exc.code, str(exc))
 
 
 def _via(request: HttpRequest) -> str:
@@ -179,14 +174,11 @@ def _hybrid(hybrid: Hybrid) -> dict:
 def ingest(request: HttpRequest, payload: TelemetryIn):
     """Record an agent's telemetry from an external system (its own missions' telemetry is ingested when they
     end). The same source replaces its previous values."""
-    try:
-        telemetry = services.telemetry_ingest(
-            agent_slug=payload.agent, source=payload.source, success_rate=payload.success_rate,
-            mean_cost_usd=payload.mean_cost_usd, mean_latency_ms=payload.mean_latency_ms,
-            eval_score=payload.eval_score, sample_size=payload.sample_size,
-        )  # fmt: skip
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    telemetry = services.telemetry_ingest(
+        agent_slug=payload.agent, source=payload.source, success_rate=payload.success_rate,
+        mean_cost_usd=payload.mean_cost_usd, mean_latency_ms=payload.mean_latency_ms,
+        eval_score=payload.eval_score, sample_size=payload.sample_size,
+    )  # fmt: skip
     return Status(201, telemetry)
 
 
@@ -200,11 +192,8 @@ def traits(request: HttpRequest):
              summary="Breed a hybrid")  # fmt: skip
 def hybridize(request: HttpRequest, payload: HybridizeIn):
     """Breed a draft child of two agents; the same parents and seed return the same child (200 instead of 201)."""
-    try:
-        hybrid, created = services.hybrid_breed(parent_a=payload.parent_a, parent_b=payload.parent_b,
-                                                seed=payload.seed, via=_via(request))  # fmt: skip
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    hybrid, created = services.hybrid_breed(parent_a=payload.parent_a, parent_b=payload.parent_b,
+                                            seed=payload.seed, via=_via(request))  # fmt: skip
     return Status(201 if created else 200, _hybrid(hybrid))
 
 
@@ -221,11 +210,8 @@ def evaluate(request: HttpRequest, payload: EvaluateIn):
     hybrid = Hybrid.objects.select_related("child", "parent_a", "parent_b").filter(pk=payload.hybrid).first()
     if hybrid is None:
         raise ApiError(404, "unknown_hybrid", f"No hybrid has the id {payload.hybrid}; GET /api/foundry/hybrids.")
-    try:
-        evaluation = services.evaluation_start(hybrid=hybrid, set_slug=payload.evaluation_set, via=_via(request),
-                                               budget_usd=payload.budget_usd)  # fmt: skip
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    evaluation = services.evaluation_start(hybrid=hybrid, set_slug=payload.evaluation_set, via=_via(request),
+                                           budget_usd=payload.budget_usd)  # fmt: skip
     return Status(201, _evaluation(evaluation))
 
 
@@ -245,9 +231,6 @@ def promote(request: HttpRequest, hybrid_id: int, payload: PromoteIn):
     hybrid = Hybrid.objects.select_related("child", "parent_a", "parent_b").filter(pk=hybrid_id).first()
     if hybrid is None:
         raise ApiError(404, "unknown_hybrid", f"No hybrid has the id {hybrid_id}.")
-    try:
-        hybrid = services.hybrid_promote(hybrid=hybrid, confirm=payload.confirm)
-    except AgentsError as exc:
-        raise _error(exc) from exc
+    hybrid = services.hybrid_promote(hybrid=hybrid, confirm=payload.confirm)
     hybrid.child.refresh_from_db()
     return _hybrid(hybrid)

@@ -23,14 +23,18 @@ from typing import Any
 
 import jsonschema
 
+from dreamnet.errors import DomainError
+
 KINDS = ("exact", "contains", "regex", "json_schema", "numeric")
 MAX_PATTERN_CHARS = 500
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-class CheckError(ValueError):
+class CheckError(DomainError):
     """A check spec that cannot be used; the message says what to fix."""
+
+    code = "invalid_check"
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -19,33 +20,24 @@ from django.utils import timezone
 from agents.budget import budget_for_month
 from agents.errors import AgentsError
 from agents.foundry.breeding import Genome, breed
+from agents.foundry.collect import (
+    MISSIONS_SOURCE,
+    score_quantize,
+)
 from agents.foundry.models import (
     AgentTelemetry,
     Evaluation,
     EvaluationCase,
-    EvaluationResult,
     EvaluationRun,
     EvaluationSet,
     Hybrid,
 )
 from agents.models import Agent, Mission
+from mesh import publish_on_commit
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
-FOUR = Decimal("0.0001")
-MISSIONS_SOURCE = "missions"
-TELEMETRY_WINDOW = 50  # the agent's most recent finished missions that its `missions` telemetry covers
 NIGHTLY_VIA = "foundry:nightly"
-
-
-def _publish(topic: str, payload: dict[str, Any]) -> None:
-    from mesh import publish
-
-    transaction.on_commit(lambda: publish(topic, payload))
-
-
-def _score(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(FOUR, rounding=ROUND_HALF_UP)
 
 
 def _agent(slug: str) -> Agent:
@@ -86,45 +78,11 @@ def telemetry_ingest(
         agent=agent,
         source=f"external:{name}",
         defaults={
-            "success_rate": _score(success_rate) if success_rate is not None else None,
+            "success_rate": score_quantize(success_rate) if success_rate is not None else None,
             "mean_cost_usd": mean_cost_usd.quantize(Decimal("0.000001")) if mean_cost_usd is not None else None,
             "mean_latency_ms": mean_latency_ms,
-            "eval_score": _score(eval_score) if eval_score is not None else None,
+            "eval_score": score_quantize(eval_score) if eval_score is not None else None,
             "sample_size": sample_size,
-            "recorded_at": timezone.now(),
-        },
-    )
-    return telemetry
-
-
-def telemetry_from_missions(*, agent: Agent) -> AgentTelemetry | None:
-    """Recompute ``agent``'s ``missions`` telemetry from its last finished missions (success rate, mean cost,
-    mean duration) and its latest evaluation fitness; None when it has finished none."""
-    recent = list(
-        Mission.objects.filter(agent=agent, status__in=Mission.TERMINAL, finished_at__isnull=False)
-        .order_by("-finished_at")
-        .values("status", "cost_usd", "started_at", "finished_at")[:TELEMETRY_WINDOW]
-    )
-    if not recent:
-        return None
-    n = len(recent)
-    succeeded = sum(1 for m in recent if m["status"] == Mission.Status.SUCCEEDED)
-    durations = [(m["finished_at"] - m["started_at"]).total_seconds() * 1000 for m in recent if m["started_at"]]
-    fitness = (
-        EvaluationRun.objects.filter(agent=agent, fitness__isnull=False)
-        .order_by("-collected_at")
-        .values_list("fitness", flat=True)
-        .first()
-    )
-    telemetry, _ = AgentTelemetry.objects.update_or_create(
-        agent=agent,
-        source=MISSIONS_SOURCE,
-        defaults={
-            "success_rate": _score(Decimal(succeeded) / n),
-            "mean_cost_usd": (sum((m["cost_usd"] for m in recent), ZERO) / n).quantize(Decimal("0.000001")),
-            "mean_latency_ms": int(sum(durations) / len(durations)) if durations else None,
-            "eval_score": fitness,
-            "sample_size": n,
             "recorded_at": timezone.now(),
         },
     )
@@ -154,7 +112,7 @@ def generation_of(agent: Agent) -> int:
 
 
 def hybrid_breed(
-    *, parent_a: str, parent_b: str, seed: str, by: Any = None, via: str = "", mutate: bool = True
+    *, parent_a: str, parent_b: str, seed: str, by: User | None = None, via: str = "", mutate: bool = True
 ) -> tuple[Hybrid, bool]:
     """Breed a draft child of two agents with ``seed``; return (hybrid, created).
 
@@ -205,8 +163,15 @@ def hybrid_breed(
                 created_by=by if getattr(by, "is_authenticated", False) else None,
                 created_via=via[:120],
             )
-            _publish("foundry.hybrid.created", {"hybrid": hybrid.pk, "child": agent.slug, "parents": [a.slug, b.slug],
-                                                "generation": hybrid.generation})  # fmt: skip
+            publish_on_commit(
+                "foundry.hybrid.created",
+                {
+                    "hybrid": hybrid.pk,
+                    "child": agent.slug,
+                    "parents": [a.slug, b.slug],
+                    "generation": hybrid.generation,
+                },
+            )
     except IntegrityError:
         existing = Hybrid.objects.filter(parent_a=a, parent_b=b, seed=seed).select_related("child").first()
         if existing is None:
@@ -217,7 +182,7 @@ def hybrid_breed(
     return hybrid, True
 
 
-def _mutation_start(*, hybrid: Hybrid, by: Any, via: str) -> None:
+def _mutation_start(*, hybrid: Hybrid, by: User | None, via: str) -> None:
     from agents.llm import provider_name_configured
     from agents.services import mission_create
 
@@ -265,7 +230,7 @@ def evaluation_set_create(*, slug: str, name: str, cases: list[dict[str, Any]], 
 
 
 def evaluation_start(
-    *, hybrid: Hybrid, set_slug: str, by: Any = None, via: str = "", budget_usd: Decimal | None = None
+    *, hybrid: Hybrid, set_slug: str, by: User | None = None, via: str = "", budget_usd: Decimal | None = None
 ) -> Evaluation:
     """Start evaluating ``hybrid``'s child and both parents on one set: an Evaluation and three ``evaluate``
     missions (queued after commit; the draft child is allowed to run its evaluation). All or nothing: a
@@ -303,82 +268,16 @@ def evaluation_start(
                 allow_draft=True,
             )
             EvaluationRun.objects.create(evaluation=evaluation, agent=agent, role=role, mission=mission)
-        _publish("foundry.evaluation.started", {"evaluation": evaluation.pk, "hybrid": hybrid.pk,
-                                                "set": evaluation_set.slug})  # fmt: skip
+        publish_on_commit(
+            "foundry.evaluation.started", {"evaluation": evaluation.pk, "hybrid": hybrid.pk, "set": evaluation_set.slug}
+        )
     return evaluation
-
-
-def evaluation_collect(*, mission: Mission) -> Evaluation | None:
-    """Store an ended ``evaluate`` mission's per-case results and fitness in its evaluation run; when it is the
-    last of the three, settle the evaluation (``complete`` with each agent's fitness, or ``failed`` naming the
-    runs that did not succeed). Locks the Evaluation row, so the three runs ending at once settle it once.
-    Publishes ``foundry.evaluation.finished``. Safe to call again (a collected run is skipped)."""
-    run = EvaluationRun.objects.filter(mission=mission).first()
-    if run is None or not mission.is_terminal:
-        return None
-    with transaction.atomic():
-        evaluation = Evaluation.objects.select_for_update().get(pk=run.evaluation_id)
-        run = EvaluationRun.objects.select_related("agent", "mission").get(pk=run.pk)
-        if run.collected_at is None:
-            output = mission.output or {}
-            if mission.status == Mission.Status.SUCCEEDED:
-                cases = {c.pk: c for c in evaluation.evaluation_set.cases.all()}
-                EvaluationResult.objects.bulk_create(
-                    EvaluationResult(run=run, case=cases[r["case"]], passed=r["passed"], score=_score(r["score"]),
-                                     detail=r["detail"][:300], output_excerpt=r["excerpt"])
-                    for r in output.get("results", []) if r["case"] in cases
-                )  # fmt: skip
-                run.fitness = _score(output["fitness"])
-            run.cost_usd = mission.cost_usd
-            run.collected_at = timezone.now()
-            run.save(update_fields=["fitness", "cost_usd", "collected_at"])
-        runs = list(evaluation.runs.select_related("agent", "mission"))
-        if evaluation.status != Evaluation.Status.RUNNING or any(r.collected_at is None for r in runs):
-            return evaluation
-        failed = [r for r in runs if r.fitness is None]
-        if failed:
-            evaluation.status = Evaluation.Status.FAILED
-            evaluation.note = "; ".join(
-                f"{r.agent.slug}'s mission {r.mission_id} ended {r.mission.status} ({r.mission.stop_reason}): "
-                f"{r.mission.error or 'no detail'}"
-                for r in failed
-            )[:2000]
-        else:
-            evaluation.status = Evaluation.Status.COMPLETE
-        evaluation.fitness = {r.agent.slug: str(r.fitness) for r in runs if r.fitness is not None}
-        evaluation.finished_at = timezone.now()
-        evaluation.save(update_fields=["status", "note", "fitness", "finished_at"])
-        _publish("foundry.evaluation.finished", {"evaluation": evaluation.pk, "hybrid": evaluation.hybrid_id,
-                                                 "status": evaluation.status, "fitness": evaluation.fitness})  # fmt: skip
-    return evaluation
-
-
-def evaluations_collect_pending() -> int:
-    """Collect every ended evaluate mission whose collection did not happen (its after-commit hook failed or
-    the process died in between); return how many runs were collected. Run by the nightly task."""
-    pending = EvaluationRun.objects.filter(collected_at__isnull=True, mission__status__in=Mission.TERMINAL)
-    count = 0
-    for run in pending.select_related("mission"):
-        evaluation_collect(mission=run.mission)
-        count += 1
-    return count
-
-
-def mission_ended(*, mission_id: int) -> None:
-    """After a mission ends: collect it into its evaluation (evaluate missions) and refresh its agent's
-    ``missions`` telemetry. Called after commit by the Mission post_save hook."""
-    mission = Mission.objects.select_related("agent").filter(pk=mission_id).first()
-    if mission is None or not mission.is_terminal:
-        return
-    if mission.kind == Mission.Kind.EVALUATE:
-        evaluation_collect(mission=mission)
-    telemetry_from_missions(agent=mission.agent)
 
 
 # Promotion ----------------------------------------------------------------------------------------------
 
 
-def hybrid_promote(*, hybrid: Hybrid, by: Any = None, confirm: bool = False) -> Hybrid:
+def hybrid_promote(*, hybrid: Hybrid, by: User | None = None, confirm: bool = False) -> Hybrid:
     """Make a hybrid's child active: only with the operator's confirmation, and only when its latest complete
     evaluation scores it strictly above both parents. Locks the child agent's row. Publishes
     ``foundry.hybrid.promoted``."""
@@ -403,8 +302,9 @@ def hybrid_promote(*, hybrid: Hybrid, by: Any = None, confirm: bool = False) -> 
         hybrid.promoted_at = timezone.now()
         hybrid.promoted_by = by if getattr(by, "is_authenticated", False) else None
         hybrid.save(update_fields=["promoted_at", "promoted_by"])
-        _publish("foundry.hybrid.promoted", {"hybrid": hybrid.pk, "child": child.slug,
-                                             "evaluation": evaluation.pk})  # fmt: skip
+        publish_on_commit(
+            "foundry.hybrid.promoted", {"hybrid": hybrid.pk, "child": child.slug, "evaluation": evaluation.pk}
+        )
     return hybrid
 
 

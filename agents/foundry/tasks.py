@@ -14,7 +14,8 @@ NIGHTLY_SCHEDULE = "agents: foundry nightly evolution"
 def evolution_nightly_task() -> dict[str, Any]:
     """Collect evaluation runs left uncollected, then breed and evaluate tonight's hybrids (breeding is a no-op
     while DREAMNET_FOUNDRY_NIGHTLY_HYBRIDS is 0)."""
-    from agents.foundry.services import evaluations_collect_pending, evolution_nightly
+    from agents.foundry.collect import evaluations_collect_pending
+    from agents.foundry.services import evolution_nightly
 
     collected = evaluations_collect_pending()
     return evolution_nightly() | {"collected_runs": collected}

@@ -15,11 +15,13 @@ from typing import Any
 
 import yaml
 
+from dreamnet.errors import DomainError
+
 FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".md": "markdown", ".markdown": "markdown"}
 FRONT_MATTER_FENCE = "---"
 
 
-class RequestParseError(ValueError):
+class RequestParseError(DomainError):
     """The file cannot be read as a request. ``line`` is 1-based when known."""
 
     code = "parse_error"
@@ -140,12 +142,11 @@ def request_parse(content: bytes, *, name: str) -> dict[str, Any]:
     return _markdown(text)
 
 
-class RequestFieldError(ValueError):
+class RequestFieldError(DomainError):
     """A required field is missing or has the wrong type. ``code`` is stable (like AgentsError's)."""
 
     def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 REQUIRED = ("kind", "agent")

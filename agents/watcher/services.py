@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 from blake3 import blake3
 from django.conf import settings
@@ -38,6 +37,7 @@ from agents.errors import AgentsError
 from agents.services import mission_create
 from agents.watcher.models import RequestFile
 from agents.watcher.parse import RequestFieldError, RequestParseError, format_of, request_fields, request_parse
+from mesh import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -144,19 +144,13 @@ def _finish(row: RequestFile, claimed: Path, directory: Path) -> str:
     return moved_to
 
 
-def _publish(topic: str, payload: dict[str, Any]) -> None:
-    from mesh import publish
-
-    transaction.on_commit(lambda: publish(topic, payload))
-
-
 def _record_failed(*, name: str, claim: str, digest: str, size: int, fmt: str, code: str, error: str) -> RequestFile:
     with transaction.atomic():
         row = RequestFile.objects.create(
             name=name, claim=claim, blake3=digest, size=size, format=fmt or "",
             status=RequestFile.Status.FAILED, code=code[:40], error=error,
         )  # fmt: skip
-        _publish("request.failed", {"file": name, "blake3": digest, "code": row.code, "reason": error})
+        publish_on_commit("request.failed", {"file": name, "blake3": digest, "code": row.code, "reason": error})
     return row
 
 
@@ -184,7 +178,7 @@ def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> 
         kind, agent, budget_text, model, data = request_fields(request)
         budget = _budget(budget_text)
     except (RequestParseError, RequestFieldError, AgentsError) as exc:
-        return _record_failed(**common, code=getattr(exc, "code", "invalid"), error=str(exc))
+        return _record_failed(**common, code=exc.code, error=str(exc))
     row_fields = {"name": name, "claim": claim, "blake3": digest, "size": len(content), "format": fmt}
     with transaction.atomic():
         original = _original(digest)
@@ -205,7 +199,7 @@ def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> 
                 # Another watcher committed the same content in the meantime: this copy is a duplicate.
                 original = RequestFile.objects.get(blake3=digest, status=RequestFile.Status.PROCESSED)
             else:
-                _publish(
+                publish_on_commit(
                     "request.picked_up",
                     {"file": name, "blake3": digest, "mission": mission.pk, "kind": kind, "agent": agent,
                      "ignored_fields": ignored},
@@ -214,7 +208,7 @@ def _decide(*, name: str, claim: str, content: bytes, digest: str, fmt: str) -> 
         row = RequestFile.objects.create(
             **row_fields, status=RequestFile.Status.DUPLICATE, mission_id=original.mission_id
         )
-        _publish("request.duplicate", {"file": name, "blake3": digest, "mission": original.mission_id})
+        publish_on_commit("request.duplicate", {"file": name, "blake3": digest, "mission": original.mission_id})
     return row
 
 

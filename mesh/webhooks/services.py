@@ -6,6 +6,8 @@ subscription and queues an attempt for each, and a scheduled sweep queues the re
 attempt is claimed with a lease (a conditional UPDATE, so two workers never send the same delivery at once),
 sent once, logged as a ``WebhookAttempt``, and rescheduled with exponential backoff until it succeeds or its
 retry window closes. A subscription that keeps failing is paused and ``webhook.paused`` is published.
+
+``by`` is the operator (a ``User``) or, from the API, the key's label ``apikey:<prefix>``; either is the event's actor.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -47,7 +50,7 @@ class WebhookError(MeshError):
         self.status = status
 
 
-def _actor(by: Any) -> Any:
+def _actor(by: User | str | None) -> User | None:
     return by if getattr(by, "pk", None) else None
 
 
@@ -108,7 +111,7 @@ def _changed() -> None:
 
 
 def webhook_create(
-    *, name: str, url: str, topics: list[str], secret: str | None = None, by: Any = None
+    *, name: str, url: str, topics: list[str], secret: str | None = None, by: User | str | None = None
 ) -> WebhookSubscription:
     """Register a consumer; the secret is generated when not given. Publishes ``webhook.created``.
 
@@ -129,7 +132,7 @@ def webhook_create(
 
 def webhook_update(
     *, subscription: WebhookSubscription, name: str | None = None, url: str | None = None,
-    topics: list[str] | None = None, by: Any = None,
+    topics: list[str] | None = None, by: User | str | None = None,
 ) -> WebhookSubscription:  # fmt: skip
     """Change a subscription's name, URL or topics (what is None stays). Publishes ``webhook.updated``."""
     if name is not None:
@@ -146,7 +149,7 @@ def webhook_update(
     return subscription
 
 
-def webhook_delete(*, subscription: WebhookSubscription, by: Any = None) -> None:
+def webhook_delete(*, subscription: WebhookSubscription, by: User | str | None = None) -> None:
     """Delete a subscription with its deliveries and attempt log. Publishes ``webhook.deleted``."""
     with transaction.atomic():
         publish("webhook.deleted", {"subscription": subscription.pk, "name": subscription.name,
@@ -155,7 +158,7 @@ def webhook_delete(*, subscription: WebhookSubscription, by: Any = None) -> None
         _changed()
 
 
-def webhook_rotate_secret(*, subscription: WebhookSubscription, by: Any = None) -> WebhookSubscription:
+def webhook_rotate_secret(*, subscription: WebhookSubscription, by: User | str | None = None) -> WebhookSubscription:
     """Replace the signing secret with a new random one (effective for the next attempt); return the row."""
     with transaction.atomic():
         subscription.secret = _check_secret(None)
@@ -164,7 +167,9 @@ def webhook_rotate_secret(*, subscription: WebhookSubscription, by: Any = None) 
     return subscription
 
 
-def webhook_pause(*, subscription: WebhookSubscription, reason: str, by: Any = None) -> WebhookSubscription:
+def webhook_pause(
+    *, subscription: WebhookSubscription, reason: str, by: User | str | None = None
+) -> WebhookSubscription:
     """Stop delivering to a subscription; its pending deliveries wait. Publishes ``webhook.paused``."""
     with transaction.atomic():
         locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
@@ -174,7 +179,7 @@ def webhook_pause(*, subscription: WebhookSubscription, reason: str, by: Any = N
     return locked
 
 
-def _pause(subscription: WebhookSubscription, *, reason: str, by: Any = None) -> None:
+def _pause(subscription: WebhookSubscription, *, reason: str, by: User | str | None = None) -> None:
     subscription.state, subscription.paused_reason = SubState.PAUSED, reason
     subscription.save(update_fields=["state", "paused_reason", "updated_at"])
     publish("webhook.paused", {"subscription": subscription.pk, "name": subscription.name, "url": subscription.url,
@@ -183,7 +188,7 @@ def _pause(subscription: WebhookSubscription, *, reason: str, by: Any = None) ->
     _changed()
 
 
-def webhook_resume(*, subscription: WebhookSubscription, by: Any = None) -> WebhookSubscription:
+def webhook_resume(*, subscription: WebhookSubscription, by: User | str | None = None) -> WebhookSubscription:
     """Deliver again: failure counters reset and every pending delivery is due now. Publishes ``webhook.resumed``."""
     now = timezone.now()
     with transaction.atomic():

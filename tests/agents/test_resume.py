@@ -23,14 +23,14 @@ PROMPT = "Gold spot price, gold bars in the catalog, and verify entry 0."
 WORKER = """
 import os, signal, sys, django
 django.setup()
-from agents import services
-store = services._step_store
+from agents.services import run
+store = run._step_store
 def store_then_die(mission, seq, turn, started):
     if seq == 2:
         os.kill(os.getpid(), signal.SIGKILL)
     return store(mission, seq, turn, started)
-services._step_store = store_then_die
-services.mission_run(mission_id=int(sys.argv[1]))
+run._step_store = store_then_die
+run.mission_run(mission_id=int(sys.argv[1]))
 """
 
 

@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from dreamnet.apikeys import apikey_create
 from dreamnet.models import ApiKey
@@ -113,6 +114,36 @@ def test_an_operator_creates_a_key_in_the_admin_and_sees_it_once(client, olivia)
     assert key.created_by == olivia
     page = client.get(f"/admin/dreamnet/apikey/{key.pk}/change/").content.decode()
     assert shown not in page
+
+
+def test_the_admin_revoke_action_goes_through_the_service(olivia, monkeypatch):
+    import dreamnet.admin
+    from dreamnet.apikeys import apikey_revoke
+
+    revoked = []
+
+    def spy(*, prefix: str) -> ApiKey:
+        revoked.append(prefix)
+        return apikey_revoke(prefix=prefix)
+
+    monkeypatch.setattr(dreamnet.admin, "apikey_revoke", spy)
+    olivia.is_superuser = True
+    olivia.save()
+    key, raw = apikey_create(name="old", scopes=["ops"])
+    already, _raw = apikey_create(name="older", scopes=["ops"])
+    first = apikey_revoke(prefix=already.prefix).revoked_at
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(olivia)
+    browser.get("/admin/dreamnet/apikey/")
+    token = browser.cookies["csrftoken"].value
+    response = browser.post("/admin/dreamnet/apikey/", {"action": "revoke", "_selected_action": [key.pk, already.pk],
+                                                        "csrfmiddlewaretoken": token})  # fmt: skip
+    assert response.status_code == 302
+    assert revoked == [key.prefix]  # the key revoked before is left as it was
+    already.refresh_from_db()
+    assert already.revoked_at == first
+    refused = Client().get("/api/queue", headers={"X-DREAMNET-KEY": raw})
+    assert (refused.status_code, refused.json()["code"]) == (401, "api_key_revoked")
 
 
 def test_the_admin_revokes_keys(client, olivia):

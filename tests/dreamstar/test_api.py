@@ -83,6 +83,15 @@ def test_bad_uploads_get_specific_errors_and_nothing_is_created(client, headers,
     assert not Mission.objects.exists() and not DreamstarIngestion.objects.exists()
 
 
+def test_a_url_that_is_not_http_is_refused_with_its_code(client, headers, settings):
+    settings.DREAMSTAR_ALLOW_FETCH = True
+    response = client.post("/api/dreamstar/ingest/urls", {"urls": ["ftp://example.com/a.txt"]},
+                           content_type="application/json", headers=headers)  # fmt: skip
+    assert response.status_code == 422
+    assert response.json() == {"detail": "'ftp://example.com/a.txt' is not an http(s) URL.", "code": "bad_url"}
+    assert not Mission.objects.exists()
+
+
 def test_urls_are_refused_while_fetching_is_off(client, headers):
     response = client.post("/api/dreamstar/ingest", {"urls": "https://example.com/a.html"}, headers=headers)
     assert response.status_code == 422 and response.json()["code"] == "fetch_disabled"

@@ -88,3 +88,14 @@ def test_it_needs_the_foundry_scope(client):
     _key, raw = apikey_create(name="other", scopes=["missions"])
     assert _breed(client, {"X-DREAMNET-KEY": raw}, "orchestrator", "analyst", "s").status_code == 403
     assert _breed(client, {}, "orchestrator", "analyst", "s").status_code == 401
+
+
+def test_a_retired_parent_is_refused_with_its_code(client, foundry_headers):
+    Agent.objects.filter(slug="analyst").update(status=Agent.Status.RETIRED)
+    response = _breed(client, foundry_headers, "orchestrator", "analyst", "s1")
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Agent 'analyst' is retired; breed from draft or active agents.",
+        "code": "parent_retired",
+    }
+    assert not Hybrid.objects.exists()

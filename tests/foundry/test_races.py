@@ -8,8 +8,9 @@ import threading
 import pytest
 from django.db import connection
 
+from agents.foundry.collect import evaluation_collect
 from agents.foundry.models import Evaluation, Hybrid
-from agents.foundry.services import evaluation_collect, evaluation_start, hybrid_breed
+from agents.foundry.services import evaluation_start, hybrid_breed
 from agents.llm.offline import OfflineProvider
 from agents.models import Agent, Mission
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from dreamnet.apikeys import apikey_create
 from mesh.models import Artifact
-from mesh.services import artifact_path
+from mesh.services import MeshError, artifact_path, artifact_store
 
 pytestmark = pytest.mark.django_db
 CONTENT = b"tour 1 5 3 2 4\n" * 100
@@ -49,6 +49,16 @@ def test_uploads_above_the_limit_are_413(client, key, settings):
     response = _upload(client, key)
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
+    assert not Artifact.objects.exists()
+
+
+def test_the_store_itself_refuses_oversized_content_with_413(settings):
+    # The API checks the upload's size first; any other caller gets the same answer from the service.
+    settings.ARTIFACT_MAX_BYTES = 10
+    with pytest.raises(MeshError) as refused:
+        artifact_store(content=b"x" * 11, name="big.txt", media_type="text/plain")
+    assert (refused.value.status, refused.value.code) == (413, "too_large")
+    assert refused.value.as_body() == {"detail": "The artifact is 11 bytes; the limit is 10.", "code": "too_large"}
     assert not Artifact.objects.exists()
 
 

@@ -604,12 +604,21 @@ def test_the_api_lists_details_heartbeats_and_lifts(client, api, fake):
 # Tasks ----------------------------------------------------------------------------------------------------------
 
 
-def test_the_heartbeat_task_holds_no_worker_without_peers():
+def test_the_heartbeat_task_holds_no_worker_without_peers(fake, monkeypatch):
+    import mesh.tasks
     from mesh.tasks import peers_heartbeat_task
 
-    started = time.monotonic()
-    assert peers_heartbeat_task() == 0
-    assert time.monotonic() - started < 1
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"the task waited {seconds} s with no peer to contact")
+
+    monkeypatch.setattr(mesh.tasks.time, "sleep", no_sleep)
+    assert peers_heartbeat_task() == 0  # no peers: no round, no wait
+    peer_register(url=fake.url, verifier_key=fake.verifier_key)
+    Peer.objects.update(state=Peer.State.QUARANTINED)
+    requests_before = len(fake.requests)
+    assert peers_heartbeat_task() == 0  # only quarantined peers: none is contacted
+    assert len(fake.requests) == requests_before
+    assert not PeerHeartbeat.objects.exists()
 
 
 def test_the_heartbeat_task_loops_at_the_configured_interval(fake, settings):

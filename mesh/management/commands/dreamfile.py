@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mesh import dreamfile
+import mesh.dreamfile as dreamfile
 
 
 class Command(BaseCommand):

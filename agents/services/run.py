@@ -1,4 +1,4 @@
-"""Mission writes: create, approve, cancel, run (durable, resumable), finish, replay.
+"""Running a mission: durable, resumable turns, runner kinds, the budgeted LLM call, steps, the finish.
 
 A run is a sequence of turns. Each LLM call is reserved against the budget, made outside any transaction,
 then recorded in the cassette (``LlmCall``, unique per mission and sequence number) together with its
@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -22,200 +21,19 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents import engine
-from agents.budget import budget_for_month, budget_reserve, budget_settle, budget_settle_abandoned, price_for
-from agents.errors import AgentsError, BudgetRefused, UnpricedModel
+from agents.budget import budget_reserve, budget_settle, budget_settle_abandoned
+from agents.errors import BudgetRefused, UnpricedModel
+from agents.foundry.collect import mission_ended
 from agents.kinds import Outcome, runner_for
-from agents.llm import CassetteProvider, LlmError, LlmRequest, LlmResponse, Provider, canonical, provider_configured
-from agents.llm import provider_name_configured as _provider_name
+from agents.llm import LlmError, LlmRequest, LlmResponse, Provider, canonical, provider_configured
 from agents.llm.pricing import call_cost
-from agents.models import Agent, LlmCall, Mission, MissionStep
-from agents.selectors import mission_forecast, model_for, tools_for
+from agents.models import LlmCall, Mission, MissionStep
+from agents.selectors import tools_for
+from agents.services.common import RECEIPT_STATUS, ZERO, enqueue_after_commit, mission_payload
 from agents.tools import tool_run
+from mesh import publish_on_commit
 
 logger = logging.getLogger(__name__)
-ZERO = Decimal(0)
-MAX_AUDIENCE_CHARS = 200
-MAX_MISSION_CAP = Decimal(10) ** 8  # the cap column holds 8 integer digits
-RECEIPT_STATUS = {
-    Mission.Status.SUCCEEDED: "succeeded",
-    Mission.Status.CANCELLED: "cancelled",
-    Mission.Status.FAILED: "failed",
-    Mission.Status.STOPPED: "failed",
-}
-
-
-def _publish_after_commit(topic: str, mission: Mission, **extra: Any) -> None:
-    from mesh import publish
-
-    payload = {"mission": mission.pk, "kind": mission.kind, "agent": mission.agent.slug, "status": mission.status}
-    payload |= extra
-    transaction.on_commit(lambda: publish(topic, payload))
-
-
-def _enqueue_after_commit(mission: Mission) -> None:
-    from django_q.tasks import async_task
-
-    mission_id = mission.pk
-    transaction.on_commit(lambda: async_task("agents.tasks.mission_run_task", mission_id, group="missions"))
-
-
-# Create, approve, cancel --------------------------------------------------------------------------------
-
-
-def _clean_input(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    if kind not in (Mission.Kind.TASK, Mission.Kind.BRIEF):
-        cleaned = runner_for(kind).clean(data)
-    elif kind == Mission.Kind.TASK:
-        prompt = str(data.get("prompt") or "").strip()
-        if not prompt:
-            raise AgentsError("A task mission needs a prompt: what should the agent do?", code="prompt_required")
-        cleaned: dict[str, Any] = {"prompt": prompt}
-    else:
-        metals = [str(m).strip().lower() for m in data.get("metals") or []] or list(engine.METALS)
-        unknown = [m for m in metals if m not in engine.METALS]
-        if unknown:
-            raise AgentsError(
-                f"Unknown metal(s) {', '.join(unknown)}; briefs cover {', '.join(engine.METALS)}.", code="unknown_metal"
-            )
-        audience = str(data.get("audience") or "").strip()
-        if len(audience) > MAX_AUDIENCE_CHARS:
-            raise AgentsError(f"The audience is at most {MAX_AUDIENCE_CHARS} characters.", code="input_too_large")
-        cleaned = {"metals": sorted(set(metals), key=engine.METALS.index), "audience": audience}
-        if notes := str(data.get("notes") or "").strip():
-            cleaned["notes"] = notes
-    size = len(canonical(cleaned))
-    if size > settings.MISSION_MAX_INPUT_CHARS:
-        raise AgentsError(
-            f"The mission input is {size} characters; the limit is {settings.MISSION_MAX_INPUT_CHARS} "
-            "(DREAMNET_MISSION_MAX_INPUT_CHARS).",
-            code="input_too_large",
-        )
-    return cleaned
-
-
-def mission_create(
-    *,
-    kind: str,
-    agent_slug: str,
-    data: dict[str, Any],
-    by: Any = None,
-    via: str = "",
-    budget_usd: Decimal | None = None,
-    model: str | None = None,
-    parent: Mission | None = None,
-    allow_draft: bool = False,
-) -> Mission:
-    """Create a mission, queue it (after commit) or hold it for approval when its forecast is above
-    DREAMNET_MISSION_APPROVAL_USD. Publishes ``mission.created``.
-
-    Refuses (AgentsError) an unknown or inactive agent, an unknown kind, bad or oversized input, an unpriced
-    model, and a mission whose first call cannot fit the month's remaining budget or its own cap.
-    ``allow_draft`` lets a draft agent run (the foundry evaluates draft hybrids); retired agents never run.
-    """
-    if kind not in Mission.Kind.values:
-        raise AgentsError(
-            f"Unknown mission kind {kind!r}; use one of: {', '.join(Mission.Kind.values)}.", code="unknown_kind"
-        )
-    agent = Agent.objects.filter(slug=agent_slug).first()
-    if agent is None:
-        raise AgentsError(
-            f"No agent has the slug {agent_slug!r}; GET /api/agents lists them.", code="unknown_agent", status=404
-        )
-    if agent.status != Agent.Status.ACTIVE and not (allow_draft and agent.status == Agent.Status.DRAFT):
-        raise AgentsError(
-            f"Agent {agent.slug!r} is {agent.status}; only active agents run missions.", code="agent_not_active"
-        )
-    if budget_usd is not None and (not budget_usd.is_finite() or budget_usd <= 0 or budget_usd >= MAX_MISSION_CAP):
-        raise AgentsError(
-            f"A mission cap is a positive amount in US dollars below {MAX_MISSION_CAP:,}.", code="bad_budget"
-        )
-    cleaned = _clean_input(kind, data)
-    provider = _provider_name()
-    chosen = model_for(agent=agent, provider=provider, requested=model.strip() if model else None)
-    forecast = mission_forecast(agent=agent, kind=kind, data=cleaned, model=chosen)  # raises UnpricedModel
-    budget = budget_for_month()
-    if forecast.first_call_usd > budget.remaining_usd:
-        raise BudgetRefused(
-            f"This month's budget has ${budget.remaining_usd} left of ${budget.cap_usd}; the mission's first call "
-            f"can cost up to ${forecast.first_call_usd}. Raise the cap on the budget page or wait for next month."
-        )
-    if budget_usd is not None and forecast.first_call_usd > budget_usd:
-        raise AgentsError(
-            f"The mission cap ${budget_usd} is below its first call's worst case ${forecast.first_call_usd}.",
-            code="mission_budget_too_small",
-        )
-    with transaction.atomic():
-        mission = Mission.objects.create(
-            kind=kind,
-            agent=agent,
-            parent=parent,
-            input=cleaned,
-            provider=provider,
-            model=chosen,
-            forecast_usd=forecast.worst_case_usd,
-            budget_usd=budget_usd,
-            status=Mission.Status.AWAITING_APPROVAL if forecast.needs_approval else Mission.Status.QUEUED,
-            created_by=by if getattr(by, "is_authenticated", False) else None,
-            created_via=via[:120],
-            queued_at=None if forecast.needs_approval else timezone.now(),
-        )
-        _publish_after_commit("mission.created", mission, forecast_usd=str(forecast.worst_case_usd))
-        if forecast.needs_approval:
-            _publish_after_commit("mission.awaiting_approval", mission, forecast_usd=str(forecast.worst_case_usd))
-        else:
-            _enqueue_after_commit(mission)
-    return mission
-
-
-def mission_approve(*, mission: Mission, by: Any = None) -> Mission:
-    """Approve a mission awaiting approval and queue it (after commit). Locks the mission row; publishes
-    ``mission.approved``."""
-    with transaction.atomic():
-        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
-        if mission.status != Mission.Status.AWAITING_APPROVAL:
-            raise AgentsError(
-                f"Mission {mission.pk} is {mission.status}; only missions awaiting approval can be approved.",
-                code="not_awaiting_approval",
-                status=409,
-            )
-        mission.status = Mission.Status.QUEUED
-        mission.approved_by = by if getattr(by, "is_authenticated", False) else None
-        mission.approved_at = mission.queued_at = timezone.now()
-        mission.save(update_fields=["status", "approved_by", "approved_at", "queued_at", "updated_at"])
-        _publish_after_commit("mission.approved", mission)
-        _enqueue_after_commit(mission)
-    return mission
-
-
-def mission_cancel(*, mission: Mission, by: Any = None) -> Mission:
-    """Cancel a mission: at once when it has not started, between two LLM calls when it is running.
-
-    Locks the mission row; publishes ``mission.cancel_requested`` or (through :func:`mission_finish`)
-    ``mission.finished``.
-    """
-    with transaction.atomic():
-        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
-        if mission.is_terminal:
-            raise AgentsError(
-                f"Mission {mission.pk} already ended ({mission.status}); there is nothing to cancel.",
-                code="not_cancellable",
-                status=409,
-            )
-        if mission.status == Mission.Status.RUNNING:
-            if not mission.cancel_requested:
-                mission.cancel_requested = True
-                mission.save(update_fields=["cancel_requested", "updated_at"])
-                _publish_after_commit("mission.cancel_requested", mission)
-            return mission
-    return mission_finish(
-        mission=mission,
-        status=Mission.Status.CANCELLED,
-        reason=Mission.StopReason.CANCELLED,
-        error="Cancelled before it started.",
-    )
-
-
-# Run ----------------------------------------------------------------------------------------------------
 
 
 def _claim(mission_id: int) -> Mission | None:
@@ -233,7 +51,9 @@ def _claim(mission_id: int) -> Mission | None:
         mission.attempts += 1
         mission.lease_until = now + timedelta(seconds=settings.MISSION_LEASE_S)
         mission.save(update_fields=["status", "started_at", "attempts", "lease_until", "updated_at"])
-        _publish_after_commit("mission.resumed" if resumed else "mission.started", mission, attempt=mission.attempts)
+        publish_on_commit(
+            "mission.resumed" if resumed else "mission.started", mission_payload(mission, attempt=mission.attempts)
+        )
     return mission
 
 
@@ -297,7 +117,9 @@ def mission_llm_call(
     )
     request = build(reservation.entry.model) if reservation.switched_to_fallback else draft
     if reservation.switched_to_fallback:
-        _publish_after_commit("mission.model_switched", mission, model=reservation.entry.model, reason="soft_limit")
+        publish_on_commit(
+            "mission.model_switched", mission_payload(mission, model=reservation.entry.model, reason="soft_limit")
+        )
     started = time.monotonic()
     try:
         response = provider.complete(request)
@@ -381,14 +203,16 @@ def mission_step_add(
             updated_at=timezone.now(),
         )
         mission.refresh_from_db(fields=["cost_usd", "turns", "progress"])
-        _publish_after_commit(
+        publish_on_commit(
             "mission.step.finished",
-            mission,
-            step=seq,
-            summary=step.summary,
-            step_cost_usd=str(step.cost_usd),
-            cost_usd=str(mission.cost_usd),
-            progress=progress,
+            mission_payload(
+                mission,
+                step=seq,
+                summary=step.summary,
+                step_cost_usd=str(step.cost_usd),
+                cost_usd=str(mission.cost_usd),
+                progress=progress,
+            ),
         )
     return step
 
@@ -517,8 +341,9 @@ def mission_finish(
     *, mission: Mission, status: str, reason: str, error: str = "", text: str = "", data: dict | None = None
 ) -> Mission:
     """End the mission once: store its output text as an artifact (and ``data``, a runner's structured result,
-    in ``mission.output``), issue its signed receipt, publish ``mission.finished``. Locks the mission row; a
-    mission that already ended is returned unchanged."""
+    in ``mission.output``), issue its signed receipt (sealed in this transaction), publish ``mission.finished``
+    after commit, then hand the mission to the foundry (``agents.foundry.collect.mission_ended``). Locks the
+    mission row; a mission that already ended is returned unchanged."""
     from mesh.services import artifact_store, receipt_issue
 
     artifact = None
@@ -571,15 +396,30 @@ def mission_finish(
                 "lease_until", "updated_at",
             ]
         )  # fmt: skip
-        _publish_after_commit(
+        publish_on_commit(
             "mission.finished",
-            mission,
-            stop_reason=reason,
-            error=error[:500],
-            cost_usd=str(mission.cost_usd),
-            receipt=receipt.log_index,
+            mission_payload(
+                mission,
+                stop_reason=reason,
+                error=error[:500],
+                cost_usd=str(mission.cost_usd),
+                receipt=receipt.log_index,
+            ),
         )
+        mission_id = mission.pk
+        transaction.on_commit(lambda: _foundry_follow_up(mission_id))
     return mission
+
+
+def _foundry_follow_up(mission_id: int) -> None:
+    """Hand an ended mission to the foundry: an evaluate mission's score, its agent's mission telemetry.
+
+    Runs after the finish commits; the mission has ended either way, so a failure is logged, not raised.
+    """
+    try:
+        mission_ended(mission_id=mission_id)
+    except Exception:
+        logger.exception("Foundry could not collect mission %s", mission_id)
 
 
 def missions_recover() -> int:
@@ -592,77 +432,6 @@ def missions_recover() -> int:
     count = 0
     for mission in stale.select_related("agent"):
         with transaction.atomic():
-            _enqueue_after_commit(mission)
+            enqueue_after_commit(mission)
         count += 1
     return count
-
-
-# Replay -------------------------------------------------------------------------------------------------
-
-
-def mission_replay(*, mission: Mission) -> dict[str, Any]:
-    """Re-run ``mission``'s turns against its cassette and its recorded tool results, with no network and no
-    writes; return ``{"matches", "text", "recorded_text", "calls", "detail"}``.
-
-    Every request the engine rebuilds must have the recorded digest (LlmError otherwise), and the final text
-    must equal the stored output.
-    """
-    if mission.kind not in (Mission.Kind.TASK, Mission.Kind.BRIEF):
-        raise LlmError(f"Replay covers task and brief missions; mission {mission.pk} is a {mission.kind} mission.")
-    agent = mission.agent
-    calls = list(mission.llm_calls.order_by("seq"))
-    steps = {step.number: step for step in mission.steps.all()}
-    cassette = CassetteProvider([(c.request_blake3, c.response) for c in calls if c.status == LlmCall.Status.OK])
-    temperature = float(agent.temperature) if agent.temperature is not None else None
-    turns: list[engine.Turn] = []
-    detail = ""
-    for call in calls:
-        if call.status != LlmCall.Status.OK:
-            detail = f"call {call.seq} failed when recorded: {call.error}"
-            break
-        request = engine.request_for(
-            model=call.model,
-            system=agent.system_prompt,
-            user=engine.user_prompt(mission.kind, mission.input),
-            turns=turns,
-            tools=tools_for(agent=agent, kind=mission.kind),
-            max_tokens=agent.max_tokens,
-            temperature=temperature,
-        )
-        response = cassette.complete(request)
-        step = steps.get(call.seq)
-        recorded_results = step.output.get("tool_results", []) if step else []
-        if engine.repeated_call(turns, response) is None and len(recorded_results) != len(response.tool_calls):
-            raise LlmError(
-                f"step {call.seq} recorded {len(recorded_results)} tool results for {len(response.tool_calls)} calls"
-            )
-        turns.append(engine.Turn(response, recorded_results))
-    text = final_text(turns)
-    recorded_text = (mission.output or {}).get("text", "")
-    return {
-        "matches": text == recorded_text,
-        "text": text,
-        "recorded_text": recorded_text,
-        "calls": len(calls),
-        "detail": detail,
-    }
-
-
-def budget_remaining_usd() -> Decimal:
-    return budget_for_month().remaining_usd
-
-
-__all__ = [
-    "budget_remaining_usd",
-    "mission_approve",
-    "mission_cancel",
-    "mission_cancel_requested",
-    "mission_create",
-    "mission_finish",
-    "mission_llm_call",
-    "mission_replay",
-    "mission_run",
-    "mission_step_add",
-    "missions_recover",
-    "price_for",
-]

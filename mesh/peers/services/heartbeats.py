@@ -1,252 +1,46 @@
-"""Peer writes: register, heartbeat, push for cosignatures, witness pushed checkpoints, lift quarantine, remove.
+"""Heartbeats: pull a peer's checkpoint and proof, push ours for a cosignature, and apply what was found.
 
-A heartbeat fetches the peer's signed checkpoint and a consistency proof from the size this node last verified,
-and records what it found (``PeerHeartbeat``). The same verified state is advanced by checkpoints the peer pushes
-to this node's witness endpoint (c2sp.org/tlog-witness), under the peer row's lock, so both paths agree on one
-"last size seen". Two signed checkpoints of one size with different roots, or a failed consistency proof, is a
-fork: the peer is quarantined at once and a ``peer.fork_detected`` alert carries both signed checkpoints.
-Network calls never run inside a transaction; a row lock is only taken to record what they returned.
+Every observation is logged (``PeerHeartbeat``) and applied to the peer under its row lock; a state change is
+recorded with its reason and published.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from mesh import merkle
-from mesh.identity import node_identity
+import mesh.merkle as merkle
 from mesh.log import DatabaseNodes, latest_checkpoint
 from mesh.models import Cosignature, Peer, PeerHeartbeat, PeerStateChange
 from mesh.note import Checkpoint as CheckpointBody
 from mesh.note import NoteError, Verifier, parse_note, strict_b64decode, verify_note
 from mesh.peers import http
-from mesh.peers.scoring import ScoreRules, adjusted, decayed, next_state
+from mesh.peers.scoring import adjusted, next_state
+from mesh.peers.services.common import (
+    MAX_NOTE_BYTES,
+    Direction,
+    Result,
+    State,
+    b64,
+    get,
+    score_rules,
+)
 from mesh.peers.witness import (
-    MAX_PROOF_LINES,
     SIZE_CONTENT_TYPE,
-    WitnessRequestError,
-    cosign,
     format_add_checkpoint,
-    parse_add_checkpoint,
     parse_size_body,
     verify_cosignature,
 )
 from mesh.services import MeshError, publish
 
 logger = logging.getLogger(__name__)
-
-MAX_NOTE_BYTES = 16 * 1024  # a checkpoint with 100 signature lines fits in well under this
-MAX_PUSH_BYTES = MAX_NOTE_BYTES + (MAX_PROOF_LINES + 1) * 45 + 32
-Result = PeerHeartbeat.Result
-Direction = PeerHeartbeat.Direction
-State = Peer.State
-
-
-class PeerError(MeshError):
-    """A peer operation the node refuses; ``status`` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, *, code: str, status: int = 422, size: int | None = None) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-        self.size = size  # for a witness 409: the size of the latest checkpoint seen
-
-
-def score_rules() -> ScoreRules:
-    return ScoreRules(
-        neutral=float(settings.MESH_PEER_SCORE_NEUTRAL),
-        half_life_s=float(settings.MESH_PEER_SCORE_HALF_LIFE_S),
-        reward=float(settings.MESH_PEER_SCORE_REWARD),
-        suspect_below=float(settings.MESH_PEER_SUSPECT_BELOW),
-        quarantine_below=float(settings.MESH_PEER_QUARANTINE_BELOW),
-    )
-
-
-def peer_score_now(peer: Peer, *, now: datetime | None = None) -> float:
-    """Return the peer's score decayed to ``now`` (it moves towards neutral while nothing happens)."""
-    elapsed = ((now or timezone.now()) - peer.score_at).total_seconds()
-    return decayed(peer.score, elapsed, score_rules())
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()
-
-
-def _verifier(verifier_key: str) -> Verifier:
-    try:
-        return Verifier.from_key(verifier_key)
-    except NoteError as exc:
-        raise PeerError(f"The verifier key is not valid: {exc}.", code="invalid_key") from exc
-
-
-def _check_url(url: str) -> str:
-    try:
-        return http.check_http_url(url, base=True)
-    except ValueError as exc:
-        raise PeerError(f"The peer URL is not usable: {exc}.", code="invalid_url") from exc
-
-
-def _get(peer_url: str, path: str) -> http.Response:
-    return http.request("GET", peer_url + path, timeout=settings.MESH_PEER_TIMEOUT_S)
-
-
-# Registration ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """What a node says about itself at /api/mesh/node: its origin, verifier key and log size."""
-
-    url: str
-    origin: str
-    verifier_key: str
-    key_id: str
-    log_size: int
-    checkpoint_size: int | None
-
-
-def peer_discover(*, url: str) -> NodeInfo:
-    """Ask the node at ``url`` for its identity (nothing is stored): the first step of trust on first use.
-
-    Raises PeerError ``invalid_url``, ``peer_unreachable`` or ``peer_bad_response``.
-    """
-    url = _check_url(url)
-    try:
-        response = _get(url, "/api/mesh/node")
-    except http.Unreachable as exc:
-        raise PeerError(f"Could not reach {url}: {exc}.", code="peer_unreachable") from exc
-    if response.status != 200:
-        raise PeerError(
-            f"{url}/api/mesh/node answered HTTP {response.status}; is this the base URL of a DreamNet node?",
-            code="peer_bad_response",
-        )
-    try:
-        data = json.loads(response.body)
-        origin, vkey = data["origin"], data["verifier_key"]
-        log_size, checkpoint_size = int(data["log_size"]), data.get("checkpoint_size")
-        if not isinstance(origin, str) or not isinstance(vkey, str):
-            raise TypeError("origin and verifier_key must be strings")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise PeerError(
-            f"{url}/api/mesh/node did not answer a DreamNet node description ({exc}).", code="peer_bad_response"
-        ) from exc
-    try:
-        verifier = Verifier.from_key(vkey)
-    except NoteError as exc:
-        raise PeerError(f"{url} presents an invalid verifier key: {exc}.", code="peer_bad_response") from exc
-    if verifier.name != origin:
-        raise PeerError(
-            f"{url} names its log {origin!r} but its key is for {verifier.name!r}.", code="peer_bad_response"
-        )
-    return NodeInfo(
-        url=url,
-        origin=origin,
-        verifier_key=vkey,
-        key_id=verifier.key_id.hex(),
-        log_size=log_size,
-        checkpoint_size=checkpoint_size if isinstance(checkpoint_size, int) else None,
-    )
-
-
-def peer_register(*, url: str, verifier_key: str, by: Any = None, tofu: bool = False) -> Peer:
-    """Register the node at ``url`` and pin ``verifier_key``; the node must present exactly that key.
-
-    ``tofu`` records that the key came from :func:`peer_discover` and an operator confirmed it, rather than
-    from the peer's operator out of band. Writes the Peer and its first state change; publishes
-    ``peer.registered``. Raises PeerError: ``invalid_url``, ``invalid_key``, ``self_peer``, ``peer_exists``
-    (409), ``peer_unreachable``, ``peer_bad_response``, ``key_mismatch``.
-    """
-    url = _check_url(url)
-    verifier = _verifier(verifier_key)
-    ours = node_identity()
-    if verifier.public_key == ours.signer.public_key or verifier.name == ours.origin:
-        raise PeerError("That is this node's own key; a node cannot be its own peer.", code="self_peer")
-    existing = Peer.objects.filter(url=url).first() or Peer.objects.filter(origin=verifier.name).first()
-    if existing is not None:
-        raise PeerError(f"{existing.origin} at {existing.url} is already a peer.", code="peer_exists", status=409)
-    info = peer_discover(url=url)
-    if Verifier.from_key(info.verifier_key) != verifier:
-        raise PeerError(
-            f"{url} presents the key {info.origin}+{info.key_id}, not {verifier.label} as given; "
-            "check the URL and the key with the peer's operator.",
-            code="key_mismatch",
-        )
-    now = timezone.now()
-    pinned_via = Peer.PinnedVia.TOFU if tofu else Peer.PinnedVia.OPERATOR
-    try:
-        with transaction.atomic():
-            peer = Peer.objects.create(
-                url=url,
-                origin=verifier.name,
-                verifier_key=verifier_key.strip(),
-                pinned_via=pinned_via,
-                state=State.TRUSTED,
-                score=float(settings.MESH_PEER_SCORE_NEUTRAL),
-                score_at=now,
-                created_by=by if getattr(by, "pk", None) else None,
-            )
-            how = "trusted on first use after the operator confirmed it" if tofu else "given by the operator"
-            PeerStateChange.objects.create(
-                peer=peer, from_state="", to_state=State.TRUSTED, score=peer.score, created_at=now,
-                reason=f"Registered; key {verifier.label} pinned ({how}).", by=peer.created_by,
-            )  # fmt: skip
-            publish("peer.registered", {"peer": peer.pk, "origin": peer.origin, "url": url, "pinned_via": pinned_via},
-                    actor=by)  # fmt: skip
-    except IntegrityError as exc:
-        raise PeerError(f"{verifier.name} at {url} is already a peer.", code="peer_exists", status=409) from exc
-    return peer
-
-
-def peer_remove(*, peer: Peer, by: Any = None) -> None:
-    """Forget a peer with its history and cosignatures; publishes ``peer.removed``."""
-    with transaction.atomic():
-        publish("peer.removed", {"peer": peer.pk, "origin": peer.origin, "url": peer.url}, actor=by)
-        peer.delete()
-
-
-def peer_quarantine_lift(*, peer: Peer, by: Any, note: str, forget_history: bool = False) -> Peer:
-    """Lift a quarantine: the peer is suspect at a neutral score until its next verified heartbeat.
-
-    ``note`` (required) says why. With ``forget_history`` the checkpoint this node held is dropped, so the
-    peer's current log is accepted as first seen (after the operator has accepted its rewritten history).
-    Locks the peer row; writes a state change; publishes ``peer.quarantine_lifted``.
-    """
-    note = (note or "").strip()
-    if not note:
-        raise PeerError("Say why the quarantine is lifted: a note is required.", code="note_required")
-    if len(note) > 2000:
-        raise PeerError("The note is at most 2000 characters.", code="note_too_long")
-    now = timezone.now()
-    with transaction.atomic():
-        locked = Peer.objects.select_for_update().get(pk=peer.pk)
-        if locked.state != State.QUARANTINED:
-            raise PeerError(f"{locked.origin} is {locked.state}, not quarantined.", code="not_quarantined", status=409)
-        locked.state = State.SUSPECT
-        locked.score, locked.score_at = float(settings.MESH_PEER_SCORE_NEUTRAL), now
-        locked.unreachable_since, locked.unreachable_periods_charged = None, 0
-        reason = "Quarantine lifted by an operator; suspect until the next verified heartbeat."
-        evidence: dict[str, Any] = {}
-        if forget_history:
-            evidence["forgotten"] = {"size": locked.size, "root": _b64(bytes(locked.root_hash)),
-                                     "note": locked.checkpoint_note}  # fmt: skip
-            locked.size, locked.root_hash, locked.checkpoint_note = 0, b"", ""
-            reason += " The checkpoint held was forgotten: the peer's current log will be accepted as first seen."
-        locked.save()
-        PeerStateChange.objects.create(
-            peer=locked, from_state=State.QUARANTINED, to_state=State.SUSPECT, score=locked.score, reason=reason,
-            evidence=evidence, by=by if getattr(by, "pk", None) else None, note=note, created_at=now,
-        )  # fmt: skip
-        publish("peer.quarantine_lifted", {"peer": locked.pk, "origin": locked.origin, "note": note,
-                                           "forget_history": forget_history}, actor=by)  # fmt: skip
-    return locked
 
 
 # Observations and how they change a peer -----------------------------------------------------------------------
@@ -322,7 +116,7 @@ def _apply(peer: Peer, outcome: Outcome, *, direction: str, now: datetime) -> No
         peer.state = next_state(peer.state, peer.score, verified=verified, rules=rules)
 
 
-def _record(peer: Peer, outcome: Outcome, *, direction: str, expected: tuple[int, bytes] | None = None) -> bool:
+def record_outcome(peer: Peer, outcome: Outcome, *, direction: str, expected: tuple[int, bytes] | None = None) -> bool:
     """Log a heartbeat and apply it to the peer under its row lock; return False if it was superseded.
 
     ``expected`` is the (size, root) a pull was verified against: if a concurrent heartbeat or push moved the
@@ -375,12 +169,12 @@ def _state_changed(peer: Peer, before: str, outcome: Outcome, *, now: datetime) 
             publish("peer.fork_detected", alert)
 
 
-def _fork(kind: str, detail: str, *, ours: tuple[int, bytes, str], theirs: tuple[int, bytes, str],
+def fork_outcome(kind: str, detail: str, *, ours: tuple[int, bytes, str], theirs: tuple[int, bytes, str],
           proof: dict[str, Any] | None = None) -> Outcome:  # fmt: skip
     evidence = {
         "kind": kind,
-        "ours": {"size": ours[0], "root": _b64(ours[1]), "note": ours[2]},
-        "theirs": {"size": theirs[0], "root": _b64(theirs[1]), "note": theirs[2]},
+        "ours": {"size": ours[0], "root": b64(ours[1]), "note": ours[2]},
+        "theirs": {"size": theirs[0], "root": b64(theirs[1]), "note": theirs[2]},
         "proof": proof,
     }
     return Outcome(Result.FORK, detail=detail, size=theirs[0], evidence=evidence)
@@ -393,7 +187,7 @@ def _fetch_proof(peer: Peer, old: int, new: int) -> tuple[list[bytes] | None, Ou
     """Return the peer's consistency proof from ``old`` to ``new``, or the Outcome that explains why not."""
     path = f"/api/mesh/proof/consistency?old={old}&new={new}"
     try:
-        response = _get(peer.url, path)
+        response = get(peer.url, path)
     except http.Unreachable as exc:
         return None, Outcome(Result.UNREACHABLE, detail=str(exc), size=new)
     if response.status >= 500:
@@ -418,7 +212,7 @@ def _observe(peer: Peer, known: tuple[int, bytes, str]) -> Outcome:
     """Fetch and verify the peer's checkpoint against ``known`` (size, root, note); never raises for the peer."""
     known_size, known_root, known_note = known
     try:
-        response = _get(peer.url, "/api/mesh/checkpoint")
+        response = get(peer.url, "/api/mesh/checkpoint")
     except http.Unreachable as exc:
         return Outcome(Result.UNREACHABLE, detail=str(exc))
     latency = response.elapsed_ms
@@ -463,15 +257,15 @@ def _observe(peer: Peer, known: tuple[int, bytes, str]) -> Outcome:
     if size == known_size:
         if root == known_root:
             return ok
-        return _fork("same_size_different_root",
+        return fork_outcome("same_size_different_root",
                      f"the peer signed two different trees of size {size}", ours=ours, theirs=theirs)  # fmt: skip
     old, new = (known_size, size) if size > known_size else (size, known_size)
     proof, failure = _fetch_proof(peer, old, new)
-    proof_evidence = {"old": old, "new": new, "hashes": [_b64(h) for h in proof or []]}
+    proof_evidence = {"old": old, "new": new, "hashes": [b64(h) for h in proof or []]}
     if failure is not None:
         if size < known_size and failure.result == Result.BAD_RESPONSE:
             # The peer signed a tree smaller than one it signed before and cannot prove it is a prefix of it.
-            return _fork("rollback", f"the peer now signs size {size} after size {known_size} and cannot prove "
+            return fork_outcome("rollback", f"the peer now signs size {size} after size {known_size} and cannot prove "
                          f"consistency between them ({failure.detail})", ours=ours, theirs=theirs)  # fmt: skip
         failure.latency_ms = latency
         return failure
@@ -481,7 +275,7 @@ def _observe(peer: Peer, known: tuple[int, bytes, str]) -> Outcome:
         else:
             merkle.verify_consistency(size, known_size, root, known_root, proof)
     except merkle.ProofError as exc:
-        return _fork("consistency_proof_failed", f"the consistency proof from size {old} to {new} failed: {exc}",
+        return fork_outcome("consistency_proof_failed", f"the consistency proof from size {old} to {new} failed: {exc}",
                      ours=ours, theirs=theirs, proof=proof_evidence)  # fmt: skip
     if size < known_size:
         return Outcome(Result.STALE, detail=f"served checkpoint {size}, older than {known_size} seen (consistent)",
@@ -500,10 +294,10 @@ def peer_heartbeat(*, peer: Peer) -> PeerHeartbeat:
         peer.refresh_from_db()
         known = (peer.size, bytes(peer.root_hash), peer.checkpoint_note)
         outcome = _observe(peer, known)
-        if _record(peer, outcome, direction=Direction.PULL, expected=known[:2]):
+        if record_outcome(peer, outcome, direction=Direction.PULL, expected=known[:2]):
             return peer.heartbeats.filter(direction=Direction.PULL).first()
     outcome = Outcome(Result.STALE, detail="the peer's state kept moving while this heartbeat verified it")
-    _record(peer, outcome, direction=Direction.PULL)
+    record_outcome(peer, outcome, direction=Direction.PULL)
     return peer.heartbeats.filter(direction=Direction.PULL).first()
 
 
@@ -559,7 +353,7 @@ def peer_push(*, peer: Peer) -> PeerHeartbeat | None:
         break
     if outcome is None:
         outcome = Outcome(Result.CONFLICT, size=size, detail="the peer reported a different size seen twice in a row")
-    _record(peer, outcome, direction=Direction.COSIGN)
+    record_outcome(peer, outcome, direction=Direction.COSIGN)
     return peer.heartbeats.filter(direction=Direction.COSIGN).first()
 
 
@@ -575,7 +369,7 @@ def _keep_cosignature(peer: Peer, *, size: int, root: bytes, note: str, body: by
         return Outcome(Result.BAD_RESPONSE, detail="the answer holds no cosignature by the peer's key", size=size,
                        evidence={"response": body[:2000].decode(errors="replace")})  # fmt: skip
     signature, timestamp = found
-    line = f"\u2014 {signature.name} {_b64(signature.key_id + signature.signature)}\n"
+    line = f"\u2014 {signature.name} {b64(signature.key_id + signature.signature)}\n"
     Cosignature.objects.update_or_create(
         peer=peer, size=size, defaults={"root_hash": root, "line": line, "timestamp": timestamp}
     )
@@ -590,90 +384,6 @@ def cosigned_checkpoint() -> str | None:
         return None
     lines = Cosignature.objects.filter(size=checkpoint.size, root_hash=checkpoint.root_hash).order_by("peer__origin")
     return checkpoint.note + "".join(c.line for c in lines)
-
-
-# Witness: checkpoints pushed to this node -------------------------------------------------------------------------
-
-
-def witness_add_checkpoint(*, body: bytes) -> str:
-    """Check a checkpoint a peer pushed (c2sp.org/tlog-witness add-checkpoint) and return our cosignature line.
-
-    The peer row is locked from the old-size check until its new size is stored, so two pushes cannot roll the
-    size back. Raises PeerError with the spec's status: 400 malformed or ``old`` above the size, 404 unknown
-    origin, 403 no valid signature by the pinned key (or the peer is quarantined), 409 with ``size`` when
-    ``old`` is not the size last seen or when the same size comes with another root (a fork: quarantined), 422
-    when the consistency proof fails (recorded, and a pull heartbeat is queued to confirm with the peer itself).
-    """
-    if len(body) > MAX_PUSH_BYTES:
-        raise PeerError(f"The request body is over {MAX_PUSH_BYTES} bytes.", code="too_large", status=400)
-    try:
-        request = parse_add_checkpoint(body)
-        text, _signatures = parse_note(request.note)
-        checkpoint = CheckpointBody.parse(text)
-    except (WitnessRequestError, NoteError) as exc:
-        raise PeerError(f"Malformed add-checkpoint request: {exc}.", code="malformed", status=400) from exc
-    if request.old > checkpoint.size:
-        raise PeerError(f"old {request.old} is above the checkpoint size {checkpoint.size}.", code="old_too_large",
-                        status=400)  # fmt: skip
-    peer = Peer.objects.filter(origin=checkpoint.origin).first()
-    if peer is None:
-        raise PeerError(f"This node does not witness the log {checkpoint.origin!r}; its operator has to register it.",
-                        code="unknown_log", status=404)  # fmt: skip
-    try:
-        verify_note(request.note, Verifier.from_key(peer.verifier_key))
-    except NoteError as exc:
-        raise PeerError(f"The checkpoint is not signed by the pinned key: {exc}.", code="bad_signature",
-                        status=403) from exc  # fmt: skip
-    size, root = checkpoint.size, checkpoint.root_hash
-    with transaction.atomic():
-        locked = Peer.objects.select_for_update().get(pk=peer.pk)
-        if locked.state == State.QUARANTINED:
-            raise PeerError(f"{locked.origin} is quarantined here; an operator has to lift it.",
-                            code="peer_quarantined", status=403)  # fmt: skip
-        seen_size, seen_root, seen_note = locked.size, bytes(locked.root_hash), locked.checkpoint_note
-        outcome = None
-        if request.old != seen_size:
-            _record(locked, Outcome(Result.CONFLICT, size=size, detail=f"pushed old {request.old}, last seen size is "
-                                    f"{seen_size}"), direction=Direction.PUSH)  # fmt: skip
-            refusal = PeerError(f"old {request.old} is not the size last seen, {seen_size}.", code="old_mismatch",
-                                status=409, size=seen_size)  # fmt: skip
-        elif size == seen_size and seen_size > 0 and root != seen_root:
-            outcome = _fork("same_size_different_root", f"the peer pushed a second tree of size {size}",
-                            ours=(seen_size, seen_root, seen_note), theirs=(size, root, request.note))  # fmt: skip
-            refusal = PeerError(f"A different tree of size {size} was seen before: this is a fork.", code="fork",
-                                status=409, size=seen_size)  # fmt: skip
-        else:
-            old_root = seen_root if request.old else merkle.EMPTY_ROOT
-            try:
-                merkle.verify_consistency(request.old, size, old_root, root, request.proof)
-            except merkle.ProofError as exc:
-                evidence = {
-                    "kind": "pushed_proof_failed",
-                    "ours": {"size": seen_size, "note": seen_note},
-                    "theirs": {"size": size, "note": request.note},
-                    "proof": {"old": request.old, "new": size, "hashes": [_b64(h) for h in request.proof]},
-                }
-                _record(locked, Outcome(Result.BAD_PROOF, size=size, detail=str(exc), evidence=evidence),
-                        direction=Direction.PUSH)  # fmt: skip
-                transaction.on_commit(lambda: _queue_heartbeat(locked.pk))
-                refusal = PeerError(f"The consistency proof from {request.old} to {size} does not verify: {exc}.",
-                                    code="bad_proof", status=422)  # fmt: skip
-            else:
-                outcome = Outcome(Result.OK, detail=f"pushed checkpoint at size {size}", size=size,
-                                  checkpoint=checkpoint, note=request.note)  # fmt: skip
-                refusal = None
-        if outcome is not None:
-            _record(locked, outcome, direction=Direction.PUSH)
-    if refusal is not None:
-        raise refusal
-    identity = node_identity()
-    return cosign(text, name=identity.origin, signing_key=identity.signing_key, timestamp=int(time.time()))
-
-
-def _queue_heartbeat(peer_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("mesh.tasks.peer_heartbeat_task", peer_id, group="peers")
 
 
 # Rounds ----------------------------------------------------------------------------------------------------------
