@@ -122,6 +122,47 @@ def test_a_malformed_upload_over_daphne_answers_json(daphne, key, client, path, 
         assert (status, payload["code"]) == (400, "multipart_malformed")
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"algorithm": "sha256", "digest": '),
+        (
+            "application/json",
+            b'--BOUNDARY\r\nContent-Disposition: form-data; name="digest"\r\n\r\n00\r\n--BOUNDARY--\r\n',
+        ),
+        (MULTIPART, b"--BOUNDARY--\r\n"),
+        ("text/plain", b"digest=00"),
+    ],
+    ids=["truncated-json", "multipart-labelled-json", "multipart-to-a-json-endpoint", "text-to-a-json-endpoint"],
+)
+def test_a_json_endpoint_refuses_a_body_that_is_not_json_with_json(daphne, key, client, content_type, body):
+    path = "/api/dreamsnail/commit"
+    status, received_type, received = _post(daphne, path, content_type, body, key)
+    assert 400 <= status < 500
+    _assert_json_error(status, received_type, received, _declared(client, path))
+
+
+@pytest.mark.parametrize("path", UPLOADS)
+def test_a_body_longer_than_its_content_length_is_cut_there_and_answered_json(daphne, key, client, path):
+    """The server reads Content-Length bytes: the part is cut short, and the answer to it is still JSON."""
+    body = (
+        b'--BOUNDARY\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        + b"x" * 64
+        + b"\r\n--BOUNDARY--\r\n"
+    )
+    declared = len(body) - 40
+    with socket.create_connection(("127.0.0.1", daphne), timeout=30) as sock:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-DREAMNET-KEY: {key}\r\nContent-Type: {MULTIPART}\r\n"
+            f"Content-Length: {declared}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        status, received_type, received = response.status, response.getheader("Content-Type") or "", response.read()
+    _assert_json_error(status, received_type, received, _declared(client, path))
+
+
 @pytest.mark.parametrize("path", UPLOADS)
 def test_a_missing_boundary_through_django_is_400_multipart_malformed(client, key, path):
     """The same refusal without daphne (the WSGI handler, as uvicorn hands Django the raw body too)."""
