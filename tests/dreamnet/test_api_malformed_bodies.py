@@ -118,7 +118,7 @@ def test_a_malformed_upload_over_daphne_answers_json(daphne, key, client, path, 
     status, received_type, received = _post(daphne, path, content_type, body, key)
     assert 400 <= status < 500
     payload = _assert_json_error(status, received_type, received, _declared(client, path))
-    if case == "missing-boundary":
+    if case in ("missing-boundary", "truncated-part"):
         assert (status, payload["code"]) == (400, "multipart_malformed")
 
 
@@ -164,13 +164,26 @@ def test_a_body_longer_than_its_content_length_is_cut_there_and_answered_json(da
 
 
 @pytest.mark.parametrize("path", UPLOADS)
-def test_a_missing_boundary_through_django_is_400_multipart_malformed(client, key, path):
-    """The same refusal without daphne (the WSGI handler, as uvicorn hands Django the raw body too)."""
-    content_type, body = BODIES["missing-boundary"]
+@pytest.mark.parametrize("case", ["missing-boundary", "truncated-part"])
+def test_a_missing_boundary_or_a_cut_file_through_django_is_400_multipart_malformed(client, key, path, case):
+    """The same refusal without daphne (the WSGI handler, as uvicorn hands Django the raw body too). A file part
+    cut off before its boundary was dropped silently by Django's parser (``dreamnet/uploads.py``)."""
+    content_type, body = BODIES[case]
     response = client.generic("POST", path, data=body, content_type=content_type, headers={"X-DREAMNET-KEY": key})
     assert response.status_code == 400
     assert response.json()["code"] == "multipart_malformed"
     assert "boundary" in response.json()["detail"]
+
+
+def test_a_whole_upload_still_passes_the_truncation_check(client, key):
+    body = (
+        b'--BOUNDARY\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nwhole\r\n--BOUNDARY--\r\n"
+    )
+    response = client.generic(
+        "POST", "/api/dreamsnail/commit/file", data=body, content_type=MULTIPART, headers={"X-DREAMNET-KEY": key}
+    )
+    assert response.status_code == 201, response.content
 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100)
