@@ -8,24 +8,34 @@ reaches Django, so the API could not answer its documented JSON ``{"detail", "co
 upload, up to the artifact limit, held in memory.
 
 ``install()`` swaps in a request class that turns the parse off (Twisted's own ``parsePOSTFormSubmission``
-switch). It is called by ``dreamnet.asgi`` at import, so it applies to ``manage.py serve`` and to any ``daphne
-dreamnet.asgi:application``; daphne builds its request objects from the module attribute on each connection,
-after it has imported the application.
+switch). ``dreamnet.asgi`` calls it at import, so it applies to ``manage.py serve`` and to any ``daphne
+dreamnet.asgi:application``: daphne has imported its server before the application, and builds its request
+objects from the module attribute on each connection. In a process daphne does not serve (uvicorn, the tests)
+it does nothing, so those do not load Twisted for it.
 """
 
 from __future__ import annotations
 
-from daphne import http_protocol
+import sys
 
 
-class RawBodyWebRequest(http_protocol.WebRequest):
-    """daphne's request, without Twisted's multipart/form-urlencoded pre-parse of the body."""
+def install() -> bool:
+    """Make daphne build requests without the body pre-parse for new connections; return whether daphne serves
+    this process. Idempotent."""
+    http_protocol = sys.modules.get("daphne.http_protocol")
+    if http_protocol is None:
+        return False
+    if getattr(http_protocol.WebRequest, "keeps_body_raw", False):
+        return True
 
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs["parsePOSTFormSubmission"] = False
-        super().__init__(*args, **kwargs)
+    class RawBodyWebRequest(http_protocol.WebRequest):
+        """daphne's request, without Twisted's multipart/form-urlencoded pre-parse of the body."""
 
+        keeps_body_raw = True
 
-def install() -> None:
-    """Make daphne build ``RawBodyWebRequest`` objects for new connections (idempotent)."""
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs["parsePOSTFormSubmission"] = False
+            super().__init__(*args, **kwargs)
+
     http_protocol.WebRequest = RawBodyWebRequest
+    return True
