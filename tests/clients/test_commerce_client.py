@@ -3,12 +3,14 @@ browser session that must send its CSRF token (``key_or_session``)."""
 
 from __future__ import annotations
 
-import pytest
+from io import StringIO
 
-from commerce.demo import demo_catalog_load
-from commerce.models import CompanyKey, Membership
-from commerce.services import company_create, spot_refresh
+import pytest
+from django.core.management import call_command
+
+from commerce.models import Company
 from tests.clients.conftest import csrf_token, sign_in
+from tests.commerce.conftest import catalog, spot  # noqa: F401  (fixtures)
 
 QUOTES = "/api/commerce/quotes"
 LINES = {"lines": [{"sku": "xau-coin-maple-1oz", "quantity": 1}]}
@@ -16,26 +18,29 @@ WIRE_LINES = {"lines": [{"sku": "xau-coin-maple-1oz", "quantity": 1}], "payment_
 
 
 @pytest.fixture
-def acme(transactional_db, alice, bob):
-    demo_catalog_load()
-    spot_refresh()
-    company = company_create(slug="acme", name="Acme Metals", verified=True)
-    Membership.objects.create(company=company, user=alice, role=Membership.Role.BUYER)
-    Membership.objects.create(company=company, user=bob, role=Membership.Role.APPROVER)
-    return company
+def acme(catalog, spot, alice, bob):  # noqa: F811  (the imported fixtures)
+    """Acme as an operator sets it up: a verified company, alice a buyer, bob an approver (the commerce tests'
+    catalog and spot fixtures supply the demo catalog and a fresh simulated spot)."""
+    _command("company", "create", "acme", "--name", "Acme Metals", "--verified")
+    _command("company", "add-member", "acme", "alice", "--role", "buyer")
+    _command("company", "add-member", "acme", "bob", "--role", "approver")
+    return Company.objects.get(slug="acme")
+
+
+def _command(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
 
 
 @pytest.fixture
-def key_as(acme, make_key):
-    """Return a function creating a ``commerce`` key linked to Acme, acting as ``user``."""
+def key_as(acme):
+    """Return a function creating a ``commerce`` key linked to Acme, acting as ``user`` (the raw key)."""
 
     def make(user) -> str:
-        raw = make_key("commerce", name=f"acme-{user.username}")
-        from dreamnet.models import ApiKey
-
-        key = ApiKey.objects.get(prefix=raw.split("_")[1])
-        CompanyKey.objects.create(api_key=key, company=acme, acts_as=user)
-        return raw
+        out = _command("apikey", "create", "--name", f"acme-{user.username}", "--scopes", "commerce",
+                       "--company", "acme", "--as", user.username)  # fmt: skip
+        return out.strip().splitlines()[-1]
 
     return make
 

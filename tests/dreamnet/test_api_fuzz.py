@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 import re
+from io import StringIO
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck
@@ -62,16 +64,14 @@ def _config() -> SchemathesisConfig:
 
 @pytest.fixture
 def all_scopes_key(alice) -> str:
-    """A key holding every scope, linked to a verified company as its admin, so that every keyed operation can
-    get past authentication (commerce keys act for one company)."""
-    from commerce.models import CompanyKey, Membership
-    from commerce.services import company_create
-
-    key, raw = apikey_create(name="fuzz", scopes=list(SCOPES))
-    company = company_create(slug="fuzz", name="Fuzz Metals", verified=True)
-    Membership.objects.create(company=company, user=alice, role=Membership.Role.ADMIN)
-    CompanyKey.objects.create(api_key=key, company=company, acts_as=alice)
-    return raw
+    """A key holding every scope, linked to a verified company and acting as its admin, so that every keyed
+    operation can get past authentication (commerce keys act for one company). Made as an operator makes it."""
+    call_command("company", "create", "fuzz", "--name", "Fuzz Metals", "--verified", stdout=StringIO())
+    call_command("company", "add-member", "fuzz", "alice", "--role", "admin", stdout=StringIO())
+    out = StringIO()
+    call_command("apikey", "create", "--name", "fuzz", "--scopes", ",".join(SCOPES), "--company", "fuzz",
+                 "--as", "alice", stdout=out)  # fmt: skip
+    return out.getvalue().strip().splitlines()[-1]
 
 
 @pytest.fixture(autouse=True)
