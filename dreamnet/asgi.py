@@ -1,5 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets under /ws/ through Channels.
 
+Under daphne, request bodies reach Django as sent (``dreamnet.daphne_bodies``: Twisted would otherwise answer a
+multipart body it cannot parse with a bare 400 before Django sees it).
+
 Websocket connections pass origin validation (a browser's Origin must be one of ALLOWED_HOSTS; clients
 that send no Origin, which browsers always send, are machine clients with no session cookie to abuse)
 and the session auth middleware, so consumers see ``scope["user"]``.
@@ -19,7 +22,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from dreamnet import daphne_bodies  # noqa: E402
 from dreamnet.routing import websocket_urlpatterns  # noqa: E402
+
+daphne_bodies.install()
 
 
 class BrowserOriginValidator(OriginValidator):

@@ -10,9 +10,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import APIKeyHeader, SessionAuth
@@ -152,8 +161,9 @@ def openapi_document_errors(schema: dict) -> dict:
     - 422 on any operation that takes parameters or a body: either the schema check's
       ``{"detail": [ ...errors ], "code": "validation_error"}`` or a handler's ``{"detail": "...", "code"}``.
       An operation that declared ``422: ErrorOut`` gets the union, since the schema check runs first.
-    - 400 (``ErrorOut``) on any operation that takes a body: a body that does not parse (bad JSON, a broken
-      multipart stream) is refused before validation.
+    - 400 and 413 (``ErrorOut``) on any operation that takes a body: a body that does not parse (bad JSON, a
+      broken multipart stream: ``http_error``, ``multipart_malformed``) is refused before validation, and one past
+      Django's in-memory limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``) or an upload limit is ``too_large``.
     - 401, 403 and 429 (``ErrorOut``) on any operation that needs an API key (429: too many invalid keys
       from the client's address, dreamnet/security.py).
 
@@ -174,11 +184,36 @@ def openapi_document_errors(schema: dict) -> dict:
                 responses["422"] = _error_response(described, unprocessable)
             if operation.get("requestBody"):
                 responses.setdefault("400", _error_response("Bad Request", error_ref))
+                responses.setdefault("413", _error_response("Content Too Large", error_ref))
             if operation.get("security"):
                 responses.setdefault("401", _error_response("Unauthorized", error_ref))
                 responses.setdefault("403", _error_response("Forbidden", error_ref))
                 responses.setdefault("429", _error_response("Too Many Requests", error_ref))
     return schema
+
+
+def unparseable_body_error(request: HttpRequest, exc: Exception) -> tuple[int, str, str]:
+    """Return (status, code, detail) for a request body Django refused to parse, and mark the body unreadable.
+
+    Shared by the API's exception handlers and the site's 400 handler (``dreamnet.views.bad_request``), which
+    answers what is raised outside the API's views (a middleware reading ``request.POST``).
+    """
+    # Reading request.POST again would raise again (Django does the same in its own handler).
+    request._mark_post_parse_error()
+    if isinstance(exc, MultiPartParserError):
+        detail = (
+            f"The multipart body could not be parsed ({exc}). Send multipart/form-data with the boundary named in "
+            "the Content-Type header, each part opened by --BOUNDARY and the body closed by --BOUNDARY--."
+        )
+        return 400, "multipart_malformed", detail
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return 413, "too_large", f"The request body is larger than this endpoint accepts ({limit} bytes)."
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return 400, "too_many_fields", f"The request body has too many fields or files: {exc}"
+    if isinstance(exc, BadRequest):
+        return 400, "http_error", str(exc) or "The request body could not be parsed."
+    return 400, "http_error", "The request was refused as malformed (a header or body Django will not accept)."
 
 
 class DreamNetAPI(NinjaAPI):
@@ -196,6 +231,10 @@ class DreamNetAPI(NinjaAPI):
         }
         for exc_class, describe in handlers.items():
             self.add_exception_handler(exc_class, self._handler(describe))
+        # A body Django cannot parse raises when ninja first reads request.POST/FILES/body (auth's CSRF check or
+        # the parameter parsing); without these Django's handler would answer an HTML page.
+        for exc_class in (MultiPartParserError, BadRequest, SuspiciousOperation):
+            self.add_exception_handler(exc_class, self._unparseable_body)
         self.add_exception_handler(ApiKeyRejected, self._api_key_rejected)
         self.add_exception_handler(DomainError, self._domain_error)
         self.add_exception_handler(ValidationError, self._validation_error)
@@ -212,6 +251,9 @@ class DreamNetAPI(NinjaAPI):
             return self.error_response(request, *describe(exc))
 
         return handle
+
+    def _unparseable_body(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        return self.error_response(request, *unparseable_body_error(request, exc))
 
     def _api_key_rejected(self, request: HttpRequest, exc: ApiKeyRejected) -> HttpResponse:
         response = self.error_response(request, exc.status, exc.code, exc.detail)

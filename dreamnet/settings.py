@@ -95,6 +95,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# A multipart body cut off inside a file part is refused (400), not taken as if the file had not been sent.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    "dreamnet.uploads.TruncatedUploadRefusal",  # last: the handlers above clean up their files first
+]
+
 ROOT_URLCONF = "dreamnet.urls"
 ASGI_APPLICATION = "dreamnet.asgi.application"
 WSGI_APPLICATION = None

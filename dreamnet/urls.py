@@ -47,5 +47,6 @@ urlpatterns = [
     path("api/", api.urls),
 ]
 
+handler400 = "dreamnet.views.bad_request"
 handler404 = "dreamnet.views.page_not_found"
 handler500 = "dreamnet.views.server_error"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from dreamnet.apikeys import SCOPES
 from dreamnet.health import health_snapshot
@@ -71,6 +72,16 @@ def page_not_found(request, exception=None) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": f"No route matches {request.path}.", "code": "not_found"}, status=404)
     return render(request, "404.html", {"path": request.path}, status=404)
+
+
+def bad_request(request, exception=None) -> HttpResponse:
+    """Answer a request Django refused (a body it cannot parse, a bad Host) outside a view: JSON on the API."""
+    if request.path.startswith("/api/"):
+        from dreamnet.ninja import unparseable_body_error
+
+        status, code, detail = unparseable_body_error(request, exception)
+        return JsonResponse({"detail": detail, "code": code}, status=status)
+    return defaults.bad_request(request, exception)
 
 
 def server_error(request) -> HttpResponse:

@@ -2,8 +2,11 @@
 
 The operations are read from ``/api/openapi.json`` at run time, so every router mounted in
 ``dreamnet.api._mount_app_routers`` is covered, including ones added after this file was written. Every response
-must be a non-5xx that the document declares (status, content type, body schema). The run is bounded and
-deterministic (a fixed seed, derandomized, a few examples per operation) so it fits the normal suite.
+must be a non-5xx that the document declares (status, content type, body schema); every error must be JSON
+``{"detail", "code"}``; and the key the requests carry (every scope, linked to a company) must never be refused
+with 401/403, since a documented refusal can still be a wrong one (issue 23: every key-authenticated commerce write
+answered a documented 403). The run is bounded and deterministic (a fixed seed, derandomized, a few examples per
+operation) so it fits the normal suite.
 
 Widen it locally with ``DREAMNET_FUZZ_EXAMPLES=100 pytest tests/dreamnet/test_api_fuzz.py``.
 """
@@ -12,10 +15,12 @@ from __future__ import annotations
 
 import os
 import re
+from io import StringIO
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck
@@ -58,9 +63,15 @@ def _config() -> SchemathesisConfig:
 
 
 @pytest.fixture
-def all_scopes_key(db) -> str:
-    _key, raw = apikey_create(name="fuzz", scopes=list(SCOPES))
-    return raw
+def all_scopes_key(alice) -> str:
+    """A key holding every scope, linked to a verified company and acting as its admin, so that every keyed
+    operation can get past authentication (commerce keys act for one company). Made as an operator makes it."""
+    call_command("company", "create", "fuzz", "--name", "Fuzz Metals", "--verified", stdout=StringIO())
+    call_command("company", "add-member", "fuzz", "alice", "--role", "admin", stdout=StringIO())
+    out = StringIO()
+    call_command("apikey", "create", "--name", "fuzz", "--scopes", ",".join(SCOPES), "--company", "fuzz",
+                 "--as", "alice", stdout=out)  # fmt: skip
+    return out.getvalue().strip().splitlines()[-1]
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +113,43 @@ def schema_valid_input_passes_validation(ctx, response, case) -> None:
     assert not problems, f"A schema-valid request failed input validation: {body}"
 
 
+def error_responses_are_json_with_detail_and_code(ctx, response, case) -> None:
+    """Every 4xx/5xx answer is JSON ``{"detail", "code"}`` (docs/api.md promises it), whatever the document says:
+    a bare 400 from the HTTP server or an HTML page from Django's handler is a defect (issue 24)."""
+    if response.status_code < 400:
+        return
+    headers = {name.lower(): values for name, values in response.headers.items()}
+    content_type = headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/json"), (
+        f"{response.status_code} answered with Content-Type {content_type!r}: {response.content[:200]!r}"
+    )
+    body = response.json()
+    assert isinstance(body, dict) and body.get("detail") and body.get("code"), (
+        f"{response.status_code} answered {body!r}; errors are {{detail, code}}"
+    )
+
+
+def a_key_with_every_scope_is_never_refused(key: str):
+    """Return a check failing on a 401/403 to a request that carried ``key`` (a key holding every scope).
+
+    A documented 401/403 is not proof of a correct one: the CSRF defect of issue 23 answered every
+    key-authenticated commerce write with a documented 403.
+    """
+
+    def check(ctx, response, case) -> None:
+        if response.status_code not in (401, 403):
+            return
+        if response.request.headers.get("X-DREAMNET-KEY") != key:
+            return  # Schemathesis's own auth checks send no key or a wrong one on purpose.
+        raise AssertionError(
+            f"{response.request.method} {response.request.url} refused a key holding every scope: "
+            f"{response.status_code} {response.content[:300]!r}"
+        )
+
+    check.__name__ = "a_key_with_every_scope_is_never_refused"
+    return check
+
+
 @schema.parametrize()
 @hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # one key serves every example
 def test_every_operation_answers_as_documented(case, all_scopes_key):
@@ -112,7 +160,11 @@ def test_every_operation_answers_as_documented(case, all_scopes_key):
         excluded.append(negative_data_rejection)
     case.call_and_validate(
         headers={"X-DREAMNET-KEY": all_scopes_key},
-        additional_checks=[schema_valid_input_passes_validation],
+        additional_checks=[
+            schema_valid_input_passes_validation,
+            error_responses_are_json_with_detail_and_code,
+            a_key_with_every_scope_is_never_refused(all_scopes_key),
+        ],
         excluded_checks=excluded,
     )
 
