@@ -54,7 +54,7 @@ def noted(kind, func):
     return run
 agent_tasks.mission_run_task = noted("mission", agent_tasks.mission_run_task)
 compute_tasks.compute_job_task = noted("compute", compute_tasks.compute_job_task)
-from agents import services
+from agents.services import run as services
 store, marker = services._step_store, os.environ["SCALEOUT_KILL_MARKER"]
 def store_or_die(mission, seq, turn, started):  # once armed, the first worker to reach step 2 dies there
     if seq == 2 and os.path.exists(marker + ".armed"):
