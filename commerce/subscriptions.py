@@ -15,7 +15,7 @@ import mesh
 from commerce.errors import CommerceError
 from commerce.intelligence import Point, brief_figures, narrative_from_template
 from commerce.models import Company, IntelligenceBrief, Metal, Plan, SpotTick, Subscription
-from commerce.payments import EventKind, PaymentEvent, payment_event_handler, provider_get
+from commerce.payments import EventKind, EventNotReady, PaymentEvent, payment_event_handler, provider_get
 from dreamnet.missions import MissionError, mission_kind_ready, mission_request, mission_status
 
 if TYPE_CHECKING:
@@ -95,11 +95,12 @@ def subscription_grant_update(
     return sub
 
 
-def plans_sync() -> list[str]:
-    """Create or update each active plan's product and monthly price at the provider; return what changed."""
-    provider = provider_get()
+def plans_sync(*, provider_name: str = "stripe") -> list[str]:
+    """Create or update each active plan's product and monthly price at the provider (Stripe), or find its
+    variant (Lemon Squeezy); return what changed."""
+    provider = provider_get(provider_name)
     if reason := provider.unavailable_reason():
-        raise CommerceError(reason, code="stripe_unavailable", status=409)
+        raise CommerceError(reason, code=f"{provider.name}_unavailable", status=409)
     return [change for plan in Plan.objects.filter(active=True) for change in provider.plan_sync(plan=plan)]
 
 
@@ -111,8 +112,11 @@ def subscription_invoice_apply(event: PaymentEvent) -> tuple[str, bool]:
     """
     sub_id = event.subscription or None
     sub = Subscription.objects.select_for_update().filter(stripe_subscription_id=sub_id).first() if sub_id else None
+    if sub is None and sub_id:
+        # Providers may deliver a period's invoice before the subscription it belongs to: wait for it.
+        raise EventNotReady(f"no subscription {sub_id} yet for this invoice")
     if sub is None:
-        return f"no subscription {sub_id} for this invoice", True
+        return "an invoice without a subscription", True
     if event.created < sub.last_event_created:
         return f"{sub_id}: older than the last applied event; ignored", False
     sub.last_event_created = event.created

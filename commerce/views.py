@@ -20,8 +20,14 @@ from django.views.decorators.http import require_POST
 from commerce import selectors
 from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
-from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Plan, Quote
-from commerce.payments import WebhookRejected, checkout_start, online_unavailable_reason, webhook_receive
+from commerce.models import ONLINE_METHODS, Membership, Metal, Order, Plan, Quote
+from commerce.payments import (
+    WebhookRejected,
+    checkout_start,
+    online_unavailable_reason,
+    payment_options,
+    webhook_receive,
+)
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence, portal_url, subscription_checkout
@@ -96,6 +102,7 @@ def _cart_context(request, membership: Membership) -> dict:
         "total": total,
         "membership": membership,
         "lock_form": LockForm(),
+        "payment_options": payment_options(country=membership.company.country),
         "stripe_unavailable": online_unavailable_reason(),
         "stale": any(s.stale for s in spots.values()),
     }
@@ -196,13 +203,13 @@ def quote_execute_view(request: AuthenticatedHtmxRequest, membership: Membership
     except CommerceError as exc:
         context = {"quote": quote, "error": exc.detail, "requote": exc.extra.get("requote")}
         return render(request, "commerce/execute_failed.html", context, status=exc.status)
-    if order.payment_method in STRIPE_METHODS:
-        return _to_stripe(request, order)
+    if order.payment_method in ONLINE_METHODS:
+        return _to_provider(request, order)
     messages.success(request, f"Order {order.number} placed. Wire the total before the deadline below.")
     return redirect(order)
 
 
-def _to_stripe(request, order: Order) -> HttpResponse:
+def _to_provider(request, order: Order) -> HttpResponse:
     try:
         attempt = checkout_start(order=order)
     except CommerceError as exc:
@@ -214,8 +221,8 @@ def _to_stripe(request, order: Order) -> HttpResponse:
 @require_POST
 @member_required
 def order_pay(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
-    """Open a new Checkout Session for a pending card/ACH order (after a cancelled or failed try)."""
-    return _to_stripe(request, get_object_or_404(Order, number=number, company=membership.company))
+    """Open a new checkout for a pending order paid online (after a cancelled or failed try)."""
+    return _to_provider(request, get_object_or_404(Order, number=number, company=membership.company))
 
 
 @member_required
@@ -237,6 +244,20 @@ def stripe_webhook(request) -> HttpResponse:
     return JsonResponse({"received": True, "result": result})
 
 
+@csrf_exempt
+@require_POST
+def lemonsqueezy_webhook(request) -> HttpResponse:
+    """Lemon Squeezy's deliveries: ``X-Signature`` is the HMAC-SHA256 of the raw body (400, nothing stored, when
+    it is missing or wrong, the body is malformed or older than the tolerance); each event applies once."""
+    try:
+        result = webhook_receive(
+            payload=request.body, signature=request.headers.get("X-Signature"), provider="lemonsqueezy"
+        )
+    except WebhookRejected as exc:
+        return JsonResponse({"detail": exc.detail, "code": "bad_webhook"}, status=400)
+    return JsonResponse({"received": True, "result": result})
+
+
 @member_required
 def orders(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
     page = Paginator(selectors.orders_for_company(membership.company), 20).get_page(request.GET.get("page"))
@@ -249,7 +270,7 @@ def order_detail(request: AuthenticatedHtmxRequest, membership: Membership, numb
     context = {
         "order": order,
         "lines": order.lines.select_related("product"),
-        "pay_online": order.payment_method in STRIPE_METHODS
+        "pay_online": order.payment_method in ONLINE_METHODS
         and order.status == "pending_payment"
         and not order.payment_submitted_at
         and order.payment_deadline > timezone.now(),
