@@ -364,9 +364,9 @@ class CheckoutAttempt(models.Model):
         return f"{self.order} try {self.attempt} ({self.status})"
 
 
-class StripeEvent(models.Model):
+class ProviderEvent(models.Model):
     """Every payment-provider webhook event (the webhook inbox), stored once under the provider's event id before
-    it is acted on. Named for the first provider; ``provider`` tells them apart."""
+    it is acted on; ``provider`` tells the providers apart. (Called StripeEvent until a second provider came.)"""
 
     provider = models.CharField(max_length=20, default="stripe")
     event_id = models.CharField(max_length=255)
@@ -388,6 +388,10 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+# The inbox's first name, from when Stripe was the only provider; kept so existing callers keep working.
+StripeEvent = ProviderEvent
 
 
 class RefundRequest(models.Model):

@@ -135,11 +135,23 @@ def _fresh_spot(metal: str) -> Spot:
 # Companies -----------------------------------------------------------------------------------------------
 
 
-def company_create(*, slug: str, name: str, verified: bool = False) -> Company:
+def company_create(
+    *, slug: str, name: str, verified: bool = False, country: str = "US", currency: str = "USD"
+) -> Company:
+    """Create a company; its country (ISO alpha-2) and currency choose the payment methods it is offered."""
     if Company.objects.filter(slug=slug).exists():
         raise CommerceError(f"A company with the slug {slug!r} exists already.", code="company_exists", status=409)
+    if not (len(country) == 2 and country.isalpha()) or not (len(currency) == 3 and currency.isalpha()):
+        raise CommerceError(
+            f"Country is two letters (ISO 3166), currency three (ISO 4217); got {country!r}, {currency!r}.",
+            code="bad_country",
+        )
     return Company.objects.create(
-        slug=slug, name=name, kyc_status=Company.Kyc.VERIFIED if verified else Company.Kyc.PENDING
+        slug=slug,
+        name=name,
+        kyc_status=Company.Kyc.VERIFIED if verified else Company.Kyc.PENDING,
+        country=country.upper(),
+        currency=currency.upper(),
     )
 
 

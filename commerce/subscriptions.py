@@ -15,7 +15,16 @@ import mesh
 from commerce.errors import CommerceError
 from commerce.intelligence import Point, brief_figures, narrative_from_template
 from commerce.models import Company, IntelligenceBrief, Metal, Plan, SpotTick, Subscription
-from commerce.payments import EventKind, EventNotReady, PaymentEvent, payment_event_handler, provider_get
+from commerce.payments import (
+    EventKind,
+    EventNotReady,
+    PaymentEvent,
+    PaymentProvider,
+    methods_for_country,
+    payment_event_handler,
+    provider_for_method,
+    provider_get,
+)
 from dreamnet.missions import MissionError, mission_kind_ready, mission_request, mission_status
 
 if TYPE_CHECKING:
@@ -36,12 +45,24 @@ def company_has_intelligence(company: Company | None) -> bool:
     )
 
 
+def plan_provider_for(company: Company | None) -> PaymentProvider:
+    """The provider a company subscribes through: that of the first online method its country is offered
+    (Stripe in the US, Lemon Squeezy in the EU by default); Stripe for visitors."""
+    for method in methods_for_country(company.country) if company else []:
+        if provider := provider_for_method(method):
+            return provider
+    return provider_get()
+
+
 def subscription_checkout(*, company: Company, plan: Plan) -> str:
-    """Open a provider checkout that subscribes ``company`` to ``plan``; return the URL to send the buyer to."""
-    provider = provider_get()
+    """Open a checkout at the company's provider that subscribes it to ``plan``; return the URL to send the
+    buyer to."""
+    provider = plan_provider_for(company)
     if reason := provider.unavailable_reason():
         raise CommerceError(
-            reason.replace("pay by wire", "ask us for an invoiced plan"), code="stripe_unavailable", status=409
+            reason.replace("pay by wire", "ask us for an invoiced plan"),
+            code=f"{provider.name}_unavailable",
+            status=409,
         )
     if not plan.active:
         raise CommerceError(
@@ -52,7 +73,7 @@ def subscription_checkout(*, company: Company, plan: Plan) -> str:
 
 def portal_url(*, company: Company) -> str:
     """Return the provider's customer-portal URL where the company manages its subscription."""
-    return provider_get().billing_portal_url(
+    return plan_provider_for(company).billing_portal_url(
         company=company, return_url=settings.SITE_URL + reverse("commerce:intelligence")
     )
 

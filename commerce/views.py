@@ -22,15 +22,15 @@ from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
 from commerce.models import ONLINE_METHODS, Membership, Metal, Order, Plan, Quote
 from commerce.payments import (
+    EU,
     WebhookRejected,
     checkout_start,
-    online_unavailable_reason,
     payment_options,
     webhook_receive,
 )
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
-from commerce.subscriptions import company_has_intelligence, portal_url, subscription_checkout
+from commerce.subscriptions import company_has_intelligence, plan_provider_for, portal_url, subscription_checkout
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
 
 
@@ -103,7 +103,6 @@ def _cart_context(request, membership: Membership) -> dict:
         "membership": membership,
         "lock_form": LockForm(),
         "payment_options": payment_options(country=membership.company.country),
-        "stripe_unavailable": online_unavailable_reason(),
         "stale": any(s.stale for s in spots.values()),
     }
 
@@ -297,7 +296,10 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         with transaction.atomic():
             user = form.save()
             name = form.cleaned_data["company_name"]
-            company = company_create(slug=slugify(name)[:50], name=name)
+            country = form.cleaned_data["country"]
+            company = company_create(
+                slug=slugify(name)[:50], name=name, country=country, currency="EUR" if country in EU else "USD"
+            )
             Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
         login(request, user)
         messages.success(
@@ -317,7 +319,7 @@ def intelligence(request: HtmxHttpRequest) -> HttpResponse:
         "subscribed": subscribed,
         "membership": membership,
         "plans": Plan.objects.filter(active=True),
-        "stripe_unavailable": online_unavailable_reason(),
+        "stripe_unavailable": plan_provider_for(membership.company if membership else None).unavailable_reason(),
     }
     return render(request, "commerce/intelligence.html", context)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
-from commerce.models import CheckoutAttempt, Order, StripeEvent
+from commerce.models import CheckoutAttempt, Order, ProviderEvent
 from commerce.payments.base import EventKind, PaymentEvent, PaymentProvider, WebhookEvent
 
 # A handler applies one internal event and returns (what happened, whether an operator should look).
@@ -61,7 +61,7 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
     received = provider.webhook_parse(payload=payload, signature=signature)
     try:
         with transaction.atomic():
-            row = StripeEvent.objects.create(
+            row = ProviderEvent.objects.create(
                 provider=provider.name, event_id=received.id, type=received.type, payload=received.payload
             )
             result = _apply_row(row, received)
@@ -70,7 +70,7 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
     return result
 
 
-def _apply_row(row: StripeEvent, received: WebhookEvent) -> str:
+def _apply_row(row: ProviderEvent, received: WebhookEvent) -> str:
     """Apply the events of one stored row (all of them or, when one is not ready, none) and record the outcome."""
     try:
         with transaction.atomic():
@@ -99,9 +99,9 @@ def pending_retry(*, limit: int = 200) -> list[str]:
     from commerce.payments.providers import provider_get
 
     done = []
-    for pk in StripeEvent.objects.filter(pending=True).order_by("received_at").values_list("pk", flat=True)[:limit]:
+    for pk in ProviderEvent.objects.filter(pending=True).order_by("received_at").values_list("pk", flat=True)[:limit]:
         with transaction.atomic():
-            row = StripeEvent.objects.select_for_update(skip_locked=True).filter(pk=pk, pending=True).first()
+            row = ProviderEvent.objects.select_for_update(skip_locked=True).filter(pk=pk, pending=True).first()
             if row is None:
                 continue
             received = provider_get(row.provider).event_parse(row.payload)

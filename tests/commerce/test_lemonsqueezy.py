@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from commerce.models import CheckoutAttempt, Order, Plan, StripeEvent, Subscription
+from commerce.models import CheckoutAttempt, Order, Plan, ProviderEvent, Subscription
 from commerce.payments import checkout_start, methods_for_country, order_refund, payment_options, pending_retry
 from commerce.payments.providers import payment_rules
 from commerce.services import CommerceError, orders_expire, quote_execute, quote_lock
@@ -182,7 +182,7 @@ def test_a_paid_order_is_applied_once_and_duplicates_do_nothing(eu_shop, alice, 
     assert Receipt.objects.filter(subject=order.number).count() == 1
     attempt.refresh_from_db()
     assert attempt.status == "completed"
-    row = StripeEvent.objects.get()
+    row = ProviderEvent.objects.get()
     assert row.provider == "lemonsqueezy" and row.type == "order_created" and not row.needs_review
     assert row.payload["data"]["attributes"]["tax"] > 0  # the buyer's VAT, Lemon Squeezy's to remit
 
@@ -198,7 +198,7 @@ def test_bad_or_missing_signatures_are_400_and_store_nothing(client, fake_ls, si
     response = _post(client, body, signature=signature)
     assert response.status_code == 400 and reason in response.json()["detail"]
     assert response.json()["code"] == "bad_webhook"
-    assert not StripeEvent.objects.exists()
+    assert not ProviderEvent.objects.exists()
 
 
 def test_a_replayed_event_outside_the_tolerance_is_refused(client, fake_ls, settings):
@@ -206,13 +206,13 @@ def test_a_replayed_event_outside_the_tolerance_is_refused(client, fake_ls, sett
     body = webhook("order_created", "orders", "9", {"status": "paid", "created_at": old, "updated_at": old})
     response = _post(client, body)
     assert response.status_code == 400 and "tolerance" in response.json()["detail"]
-    assert not StripeEvent.objects.exists()
+    assert not ProviderEvent.objects.exists()
 
 
 @pytest.mark.parametrize("body", [b"not json", b'{"meta": {}}', b'{"meta": {"event_name": "x"}, "data": []}'])
 def test_malformed_bodies_are_400(client, fake_ls, body):
     assert _post(client, body).status_code == 400
-    assert not StripeEvent.objects.exists()
+    assert not ProviderEvent.objects.exists()
 
 
 def test_without_a_signing_secret_webhooks_are_refused(client, fake_ls, settings):
@@ -226,7 +226,7 @@ def test_unknown_event_types_are_stored_and_acknowledged(client, fake_ls):
     body = webhook("license_key_created", "license-keys", "5", {"created_at": now_iso()})
     response = _post(client, body)
     assert response.status_code == 200 and "needs no action" in response.json()["result"]
-    row = StripeEvent.objects.get()
+    row = ProviderEvent.objects.get()
     assert row.type == "license_key_created" and not row.needs_review and not row.pending
 
 
@@ -235,7 +235,7 @@ def test_a_webhook_for_an_unknown_order_is_stored_and_flagged(client, fake_ls):
                    {"order": "PSD-NOPE"})  # fmt: skip
     response = _post(client, body)
     assert response.status_code == 200
-    row = StripeEvent.objects.get()
+    row = ProviderEvent.objects.get()
     assert row.needs_review and "no order matches" in row.result
 
 
@@ -246,7 +246,7 @@ def test_a_paid_amount_that_differs_from_the_order_is_flagged_not_applied(eu_sho
     ls_order["attributes"]["subtotal"] -= 1
     _post(client, fake_ls.order_body(ls_order))
     order.refresh_from_db()
-    assert order.status == "pending_payment" and StripeEvent.objects.get().needs_review
+    assert order.status == "pending_payment" and ProviderEvent.objects.get().needs_review
 
 
 def test_a_failed_order_cancels_and_releases_stock(eu_shop, alice, client, fake_ls):
@@ -312,8 +312,8 @@ def test_a_refund_that_overtakes_its_payment_waits_in_the_inbox_and_is_retried(e
     refund_body = fake_ls.order_body(ls_order, "order_refunded")
     early = _post(client, refund_body)
     assert early.status_code == 200 and early.json()["result"].startswith("pending: ")
-    assert StripeEvent.objects.get(type="order_refunded").pending
-    assert pending_retry() == [f"lemonsqueezy {StripeEvent.objects.get().event_id}: pending: {order.number} is not "
+    assert ProviderEvent.objects.get(type="order_refunded").pending
+    assert pending_retry() == [f"lemonsqueezy {ProviderEvent.objects.get().event_id}: pending: {order.number} is not "
                                "paid yet; the refund waits for the payment"]  # fmt: skip
     _post(client, paid_body)
     assert _post(client, refund_body).json()["result"].startswith("duplicate")  # a retry by the provider
@@ -321,7 +321,7 @@ def test_a_refund_that_overtakes_its_payment_waits_in_the_inbox_and_is_retried(e
     assert done.endswith(f"{order.number} refunded")
     order.refresh_from_db()
     assert order.status == "refunded"
-    assert not StripeEvent.objects.filter(pending=True).exists()
+    assert not ProviderEvent.objects.filter(pending=True).exists()
     assert pending_retry() == []
 
 
@@ -402,3 +402,54 @@ def test_subscription_lifecycle_in_and_out_of_order(shop, plan, client, fake_ls)
                      {"subscription_id": 3131, "status": "failed", "created_at": now_iso(1),
                       "updated_at": now_iso(1)}, {"company": "acme"})  # fmt: skip
     assert "→ past_due" in _post(client, failed).json()["result"]
+
+
+# Admin ---------------------------------------------------------------------------------------------------
+
+
+def test_admin_shows_provider_ids_raw_events_and_refunds_by_line_through_lemon_squeezy(
+    eu_shop, alice, client, fake_ls, admin_client
+):
+    order = _ls_order(eu_shop, alice)
+    attempt = checkout_start(order=order)
+    ls_order = fake_ls.order_for(attempt.session_id)
+    _post(client, fake_ls.order_body(ls_order))
+    listing = admin_client.get("/admin/commerce/order/").content.decode()
+    assert "lemonsqueezy" in listing and f"lemonsqueezy:{ls_order['id']}" in listing
+    row = ProviderEvent.objects.get()
+    detail = admin_client.get(f"/admin/commerce/providerevent/{row.pk}/change/").content.decode()
+    assert "order_created" in detail and ls_order["attributes"]["identifier"] in detail  # the raw verified body
+    page = admin_client.get(f"/admin/commerce/order/{order.pk}/refund/").content.decode()
+    assert "Refund through Lemon Squeezy" in page
+    line = order.lines.order_by("pk").first()
+    response = admin_client.post(f"/admin/commerce/order/{order.pk}/refund/", {f"line-{line.pk}": "1"})
+    assert response.status_code == 302
+    (call,) = fake_ls.calls("/refund")
+    assert call["body"]["data"]["attributes"]["amount"] == int(order.refunds.get().amount * 100)
+
+
+def test_an_eu_company_subscribes_through_lemon_squeezy_at_the_plans_price(eu_shop, alice, plan, client, fake_ls):
+    plan.lemonsqueezy_variant_id = "777"
+    plan.save()
+    client.force_login(alice)
+    response = client.post("/metals/intelligence/subscribe/pro")
+    assert response.status_code == 302 and response.headers["Location"].startswith(f"{fake_ls.url}/checkout/custom/")
+    data = fake_ls.calls("/v1/checkouts")[0]["body"]["data"]
+    assert data["attributes"]["custom_price"] == 4900
+    assert data["attributes"]["checkout_data"]["custom"] == {"company": "acme", "plan": "pro"}
+    assert data["attributes"]["expires_at"] is None
+    assert data["relationships"]["variant"]["data"]["id"] == "777"
+
+
+def test_signup_records_the_company_country_and_its_offer(client, db):
+    response = client.post("/accounts/signup/", {"username": "eva", "email": "eva@example.eu",
+                                                 "password1": "x-Very-long-pass-42", "password2": "x-Very-long-pass-42",
+                                                 "company_name": "Berlin Bullion", "country": "de"})  # fmt: skip
+    assert response.status_code == 302
+    from commerce.models import Company
+
+    company = Company.objects.get(slug="berlin-bullion")
+    assert (company.country, company.currency) == ("DE", "EUR")
+    bad = client.post("/accounts/signup/", {"username": "x", "email": "x@example.eu", "password1": "x-Very-long-42",
+                                            "password2": "x-Very-long-42", "company_name": "Other", "country": "Germany"})  # fmt: skip
+    assert bad.status_code == 200 and "two-letter country code" in bad.content.decode()

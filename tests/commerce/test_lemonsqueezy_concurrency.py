@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from commerce.models import Order, StripeEvent
+from commerce.models import Order, ProviderEvent
 from commerce.payments import checkout_start
 from commerce.services import quote_execute, quote_lock
 from mesh.models import Receipt
@@ -53,6 +53,6 @@ def test_twenty_concurrent_duplicate_deliveries_pay_once(shop, alice, settings):
     outcomes = sorted(r.split(":")[0] for _, r in results)
     assert outcomes.count("duplicate") == DUPLICATES - 1
     assert f"{order.number} paid" in outcomes
-    assert StripeEvent.objects.count() == 1
+    assert ProviderEvent.objects.count() == 1
     assert Order.objects.get().status == "paid"
     assert Receipt.objects.filter(subject=order.number).count() == 1
