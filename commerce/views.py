@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -165,6 +167,7 @@ def _company_quote(membership: Membership, pk: int) -> Quote:
     return get_object_or_404(Quote.objects.select_related("company"), pk=pk, company=membership.company)
 
 
+@csp_override(settings.CHECKOUT_CSP)
 @member_required
 def quote_page(request: AuthenticatedHtmxRequest, membership: Membership, pk: int) -> HttpResponse:
     quote = _company_quote(membership, pk)
@@ -263,6 +266,7 @@ def orders(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpRes
     return render(request, "commerce/orders.html", {"orders": page, "membership": membership})
 
 
+@csp_override(settings.CHECKOUT_CSP)
 @member_required
 def order_detail(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
     order = get_object_or_404(Order, number=number, company=membership.company)
@@ -309,6 +313,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "commerce/signup.html", {"form": form})
 
 
+@csp_override(settings.CHECKOUT_CSP)
 def intelligence(request: HtmxHttpRequest) -> HttpResponse:
     """Daily briefs: subscribers read them whole; others see the headline numbers and the plans."""
     membership = selectors.membership_for(request.user)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -395,6 +396,19 @@ LEMONSQUEEZY_ORDER_VARIANT_ID = env_str("LEMONSQUEEZY_ORDER_VARIANT_ID", "")
 LEMONSQUEEZY_WEBHOOK_TOLERANCE_S = env_int("LEMONSQUEEZY_WEBHOOK_TOLERANCE_S", 3 * 24 * 3600, minimum=60)
 LEMONSQUEEZY_TIMEOUT_S = env_int("LEMONSQUEEZY_TIMEOUT_S", 10, minimum=1, maximum=120)
 LEMONSQUEEZY_SURCHARGE_PERCENT = env_str("DREAMNET_LEMONSQUEEZY_SURCHARGE_PERCENT", "5")
+# A form post answered by a redirect to a hosted checkout is a navigation that form-action governs: the pages
+# whose forms lead to a provider (quote, order, plans) allow its checkout and billing pages (and a Lemon Squeezy
+# stand-in's origin when the API base points at one); every other page keeps form-action 'self'.
+_ls_origin = "{0.scheme}://{0.netloc}".format(urlsplit(LEMONSQUEEZY_API_BASE))
+CHECKOUT_CSP = SECURE_CSP | {
+    "form-action": [
+        CSP.SELF,
+        "https://checkout.stripe.com",
+        "https://billing.stripe.com",
+        "https://*.lemonsqueezy.com",
+        *([_ls_origin] if not _ls_origin.endswith(".lemonsqueezy.com") else []),
+    ]
+}
 # Which payment methods a company sees, by its country: "US:card,ach,wire;EU:lemonsqueezy,wire;*:wire".
 # "EU" stands for the member states; "*" for every other country. The first online method is the suggestion.
 PAYMENT_RULES = env_str("DREAMNET_PAYMENT_RULES", "US:card,ach,wire;EU:lemonsqueezy,wire;*:lemonsqueezy,card,wire")

@@ -270,7 +270,7 @@ class FakeLemonSqueezy:
                 if expires and datetime.fromisoformat(expires.replace("Z", "+00:00")) < datetime.now(UTC):
                     return self._html(410, "<h1>This checkout has expired</h1>")
                 amount = Decimal(attributes["custom_price"]) / 100
-                return self._html(200, f"""<!doctype html><html lang="en"><head><title>Checkout · Lemon Squeezy (fake)</title></head>
+                return self._html(200, f"""<!doctype html><html lang="en"><head><title>Checkout · Lemon Squeezy (fake)</title><link rel="icon" href="data:,"></head>
 <body><main><h1>Checkout</h1><p>Subtotal <strong id="subtotal">${amount:,.2f}</strong> (VAT added for your country)</p>
 <form method="post"><label>Country <select name="country"><option>DE</option><option>FR</option><option>NL</option></select></label>
 <button type="submit">Pay</button></form></main></body></html>""")  # fmt: skip

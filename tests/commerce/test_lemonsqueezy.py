@@ -453,3 +453,13 @@ def test_signup_records_the_company_country_and_its_offer(client, db):
     bad = client.post("/accounts/signup/", {"username": "x", "email": "x@example.eu", "password1": "x-Very-long-42",
                                             "password2": "x-Very-long-42", "company_name": "Other", "country": "Germany"})  # fmt: skip
     assert bad.status_code == 200 and "two-letter country code" in bad.content.decode()
+
+
+def test_only_pages_whose_forms_lead_to_a_provider_allow_its_checkout_in_form_action(eu_shop, alice, client, fake_ls):
+    client.force_login(alice)
+    quote = quote_lock(company=eu_shop, by=alice, lines=[("xau-coin-maple-1oz", 1)], payment_method="lemonsqueezy")
+    policy = client.get(f"/quotes/{quote.pk}/").headers["Content-Security-Policy"]
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert "https://*.lemonsqueezy.com" in form_action and "https://checkout.stripe.com" in form_action
+    cart = client.get("/cart/").headers["Content-Security-Policy"]
+    assert next(d for d in cart.split(";") if d.strip().startswith("form-action")).strip() == "form-action 'self'"
