@@ -105,8 +105,9 @@ def subscription_grant_update(
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().select_related("company", "plan").get(pk=subscription.pk)
         if sub.stripe_subscription_id:
+            provider = "Lemon Squeezy" if sub.stripe_subscription_id.startswith("lemonsqueezy:") else "Stripe"
             raise CommerceError(
-                "This subscription is managed by Stripe; change it in Stripe (its webhooks update it here).",
+                f"This subscription is managed by {provider}; change it there (its webhooks update it here).",
                 code="stripe_managed",
                 status=409,
             )

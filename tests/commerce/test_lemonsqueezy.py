@@ -463,3 +463,12 @@ def test_only_pages_whose_forms_lead_to_a_provider_allow_its_checkout_in_form_ac
     assert "https://*.lemonsqueezy.com" in form_action and "https://checkout.stripe.com" in form_action
     cart = client.get("/cart/").headers["Content-Security-Policy"]
     assert next(d for d in cart.split(";") if d.strip().startswith("form-action")).strip() == "form-action 'self'"
+
+
+def test_the_company_command_sets_the_country(db):
+    from commerce.models import Company
+
+    call_command("company", "create", "lyon-or", "--name", "Lyon Or", "--country", "fr", "--currency", "eur")
+    assert Company.objects.filter(slug="lyon-or", country="FR", currency="EUR").exists()
+    with pytest.raises(Exception, match="two letters"):
+        call_command("company", "create", "x-co", "--name", "X", "--country", "France")
