@@ -79,9 +79,17 @@ class LemonSqueezyProvider:
 
     # HTTP ------------------------------------------------------------------------------------------------
 
-    def _request(self, what: str, method: str, path: str, body: dict | None = None, params: dict | None = None):
-        """Call the API; return the decoded JSON:API document. Retries transient failures; a refusal or a
-        provider that stays down raises CommerceError (code ``lemonsqueezy_error``, 502)."""
+    def _request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        params: dict | None = None,
+        retries: int = RETRIES,
+    ):
+        """Call the API; return the decoded JSON:API document. Retries transient failures ``retries`` times; a
+        refusal or a provider that stays down raises CommerceError (code ``lemonsqueezy_error``, 502)."""
         headers = {
             "Accept": JSONAPI,
             "Content-Type": JSONAPI,
@@ -89,7 +97,7 @@ class LemonSqueezyProvider:
         }
         url = settings.LEMONSQUEEZY_API_BASE + path
         problem = ""
-        for attempt in range(RETRIES + 1):
+        for attempt in range(retries + 1):
             if attempt:
                 time.sleep(min(0.25 * 2**attempt, 2.0))
             try:
@@ -123,7 +131,7 @@ class LemonSqueezyProvider:
                     status=502,
                 ) from None
         raise CommerceError(
-            f"Lemon Squeezy did not {what}: {problem} after {RETRIES + 1} tries.",
+            f"Lemon Squeezy did not {what}: {problem} after {retries + 1} tries.",
             code="lemonsqueezy_error",
             status=502,
         )
@@ -204,6 +212,9 @@ class LemonSqueezyProvider:
             "POST",
             f"/v1/orders/{order_id}/refund",
             {"data": {"type": "orders", "id": str(order_id), "attributes": attributes}},
+            # Lemon Squeezy takes no idempotency key: a retried refund whose first try did land would refund
+            # twice, so a failure is reported for the operator to check instead.
+            retries=0,
         )
         refunded = ((answer.get("data") or {}).get("attributes") or {}).get("refunded_amount")
         return f"{REF}{order_id}/refund-{number}" + (f"/{refunded}" if refunded is not None else "")

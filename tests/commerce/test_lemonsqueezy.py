@@ -472,3 +472,14 @@ def test_the_company_command_sets_the_country(db):
     assert Company.objects.filter(slug="lyon-or", country="FR", currency="EUR").exists()
     with pytest.raises(Exception, match="two letters"):
         call_command("company", "create", "x-co", "--name", "X", "--country", "France")
+
+
+def test_a_refund_is_never_retried_blindly(eu_shop, alice, bob, client, fake_ls):
+    order = _ls_order(eu_shop, alice)
+    attempt = checkout_start(order=order)
+    _post(client, fake_ls.order_body(fake_ls.order_for(attempt.session_id)))
+    order.refresh_from_db()
+    fake_ls.fail_next = [502]
+    with pytest.raises(CommerceError, match="after 1 tries"):
+        order_refund(order=order, by=bob)
+    assert len(fake_ls.calls("/refund")) == 1 and not order.refunds.exists()
