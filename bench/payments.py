@@ -1,10 +1,12 @@
-"""Webhook benchmark: verified, stored and applied events/s against bare stripe.Webhook.construct_event.
+"""Webhook benchmark: verified, stored and applied events/s against each provider's bare verification.
 
     .venv/bin/python bench/payments.py [--events 400]
 
+Stripe: the reference is stripe.Webhook.construct_event. Lemon Squeezy (no official Python SDK): the reference
+is what verifying one delivery takes at least, a constant-time HMAC-SHA256 check of the raw body and json.loads.
 Both sides verify the same signed bodies in the same run; DreamNet's side also stores each event once and
-applies it (here `payout.paid`, stored and acknowledged, and a duplicate of each, acknowledged as such).
-Throw-away SQLite database; nothing leaves the machine.
+applies it (`payout.paid` / `license_key_created`, stored and acknowledged), and a duplicate of each,
+acknowledged as such. Throw-away SQLite database; nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SECRET = "whsec_bench"  # noqa: S105 (a throw-away benchmark secret)
+LS_SECRET = "ls_bench"  # noqa: S105 (a throw-away benchmark secret)
 
 
 def _setup() -> None:
@@ -30,6 +33,7 @@ def _setup() -> None:
         "DJANGO_SETTINGS_MODULE": "dreamnet.settings",
     }
     os.environ |= {"STRIPE_WEBHOOK_SECRET": SECRET, "DREAMNET_MESH_CHECKPOINT_TIMER": "false"}
+    os.environ |= {"LEMONSQUEEZY_WEBHOOK_SECRET": LS_SECRET}
     for name in ("DATABASE_URL", "REDIS_URL", "DREAMNET_SQLITE_PATH"):
         os.environ.pop(name, None)
     import django
@@ -49,6 +53,26 @@ def _signed(n: int) -> list[tuple[bytes, str]]:
         mac = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
         bodies.append((body, f"t={t},v1={mac}"))
     return bodies
+
+
+def _ls_signed(n: int) -> list[tuple[bytes, str]]:
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    bodies = []
+    for i in range(n):
+        body = json.dumps({"meta": {"event_name": "license_key_created", "custom_data": {}},
+                           "data": {"type": "license-keys", "id": str(i),
+                                    "attributes": {"key": f"k-{i}", "created_at": stamp, "updated_at": stamp}}}).encode()  # fmt: skip
+        bodies.append((body, hmac.new(LS_SECRET.encode(), body, hashlib.sha256).hexdigest()))
+    return bodies
+
+
+def _ls_reference(body: bytes, signature: str) -> dict:
+    expected = hmac.new(LS_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise ValueError("bad signature")
+    return json.loads(body)
 
 
 def main() -> None:
@@ -78,6 +102,27 @@ def main() -> None:
         f"webhook_receive (verify, store, apply)      {ours:10,.0f} events/s   {bare / ours:6.1f}x the reference's cost"
     )
     print(f"webhook_receive, duplicate deliveries       {dup:10,.0f} events/s   {bare / dup:6.1f}x")
+
+    ls_signed = _ls_signed(args.events)
+    started = time.perf_counter()
+    for body, header in ls_signed:
+        _ls_reference(body, header)
+    ls_bare = len(ls_signed) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for body, header in ls_signed:
+        webhook_receive(payload=body, signature=header, provider="lemonsqueezy")
+    ls_ours = len(ls_signed) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for body, header in ls_signed:
+        assert webhook_receive(payload=body, signature=header, provider="lemonsqueezy").startswith("duplicate")
+    ls_dup = len(ls_signed) / (time.perf_counter() - started)
+    print(f"reference: Lemon Squeezy HMAC + json.loads  {ls_bare:10,.0f} events/s")
+    print(
+        f"webhook_receive lemonsqueezy (verify, store, apply) {ls_ours:10,.0f} events/s   "
+        f"{ls_bare / ls_ours:6.1f}x the reference's cost"
+    )
+    print(f"webhook_receive lemonsqueezy, duplicates    {ls_dup:10,.0f} events/s   {ls_bare / ls_dup:6.1f}x")
+    print(f"lemonsqueezy against stripe webhook_receive               {ours / ls_ours:6.2f}x Stripe's cost per event")
 
 
 if __name__ == "__main__":

@@ -24,14 +24,14 @@ from commerce.models import (
     Plan,
     PriceTier,
     Product,
+    ProviderEvent,
     Quote,
     QuoteLine,
     RefundRequest,
     SpotTick,
-    StripeEvent,
     Subscription,
 )
-from commerce.payments import order_refund, refundable_quantities
+from commerce.payments import METHOD_PROVIDER, order_refund, refundable_quantities
 from commerce.services import (
     CommerceError,
     company_kyc_reject,
@@ -65,8 +65,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kyc_status", "per_order_limit", "approval_threshold", "created_at"]
-    list_filter = ["kyc_status"]
+    list_display = ["name", "slug", "country", "currency", "kyc_status", "per_order_limit", "created_at"]
+    list_filter = ["kyc_status", "country"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     # KYC moves only through the actions below (a service: row lock, signed event naming the operator).
@@ -145,7 +145,17 @@ def _transition_action(status: str, description: str):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "company", "status", "total", "payment_method", "payment_deadline", "wire_reference"]
+    list_display = [
+        "number",
+        "company",
+        "status",
+        "total",
+        "payment_method",
+        "provider",
+        "payment_intent",
+        "payment_deadline",
+        "wire_reference",
+    ]
     list_filter = ["status", "payment_method"]
     search_fields = ["number", "wire_reference", "company__name"]
     readonly_fields = [f.name for f in Order._meta.fields if f.name != "tracking"]
@@ -160,7 +170,11 @@ class OrderAdmin(admin.ModelAdmin):
         "refund",
     ]
 
-    @admin.action(description="Refund through Stripe (whole order; it turns refunded when Stripe confirms)")
+    @admin.display(description="provider")
+    def provider(self, order: Order) -> str:
+        return METHOD_PROVIDER.get(order.payment_method, "wire")
+
+    @admin.action(description="Refund through its provider (whole order; it turns refunded when the provider confirms)")
     def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -179,7 +193,7 @@ class OrderAdmin(admin.ModelAdmin):
         ]
 
     def refund_lines(self, request: HttpRequest, pk: int):
-        """Refund chosen quantities of chosen lines through Stripe."""
+        """Refund chosen quantities of chosen lines through the order's provider (Stripe or Lemon Squeezy)."""
         order = get_object_or_404(Order, pk=pk)
         remaining = refundable_quantities(order)
         if request.method == "POST":
@@ -198,13 +212,18 @@ class OrderAdmin(admin.ModelAdmin):
             except CommerceError as exc:
                 messages.error(request, exc.detail)
                 return redirect(request.path)
-            messages.success(request, f"Refund requested for {order.number}; it is recorded when Stripe confirms.")
+            messages.success(
+                request, f"Refund requested for {order.number}; it is recorded when the provider confirms."
+            )
             return redirect("admin:commerce_order_change", order.pk)
         rows = [(line, remaining.get(line.pk, 0)) for line in order.lines.select_related("product")]
         context = {
             **self.admin_site.each_context(request),
             "order": order,
             "rows": rows,
+            "provider": {"stripe": "Stripe", "lemonsqueezy": "Lemon Squeezy"}.get(
+                METHOD_PROVIDER.get(order.payment_method, ""), "its provider"
+            ),
             "title": f"Refund {order.number}",
         }
         return render(request, "admin/commerce/order/refund.html", context)
@@ -261,12 +280,12 @@ admin.site.register(
 )
 
 
-@admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "provider", "type", "result", "needs_review", "received_at"]
-    list_filter = ["needs_review", "provider", "type"]
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "provider", "type", "result", "needs_review", "pending", "received_at"]
+    list_filter = ["needs_review", "pending", "provider", "type"]
     search_fields = ["event_id", "result"]
-    readonly_fields = ["provider", "event_id", "type", "payload", "received_at", "result"]
+    readonly_fields = ["provider", "event_id", "type", "payload", "received_at", "result", "pending", "attempts"]
 
 
 admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])
@@ -274,7 +293,7 @@ admin.site.register(CompanyKey, list_display=["api_key", "company", "acts_as"])
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "monthly_price", "stripe_price_id", "active"]
+    list_display = ["name", "slug", "monthly_price", "stripe_price_id", "lemonsqueezy_variant_id", "active"]
     readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_amount"]
 
 

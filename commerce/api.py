@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from commerce import selectors
-from commerce.models import STRIPE_METHODS, CompanyKey, Order, Quote
+from commerce.models import ONLINE_METHODS, CompanyKey, Order, Quote
 from commerce.payments import checkout_start
 from commerce.services import quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence
@@ -276,11 +276,11 @@ class ExecuteErrorOut(Schema):
 )
 def quote_execute_api(request: HttpRequest, quote_id: int, body: ExecuteIn):
     """Create the order and reserve stock. 409 when the lock expired (with old vs current price per line) or
-    stock ran out; 403 for an unverified company, a foreign token or a missing approval. Card and ACH orders come
-    back with `checkout_url`, the Stripe Checkout page to send the payer to."""
+    stock ran out; 403 for an unverified company, a foreign token or a missing approval. Card, ACH and Lemon Squeezy
+    orders come back with `checkout_url`, the provider's hosted checkout to send the payer to."""
     user, quote = _company_quote(request, quote_id)
     order = quote_execute(quote=quote, by=user, lock_token=body.lock_token)
-    checkout = checkout_start(order=order) if order.payment_method in STRIPE_METHODS else None
+    checkout = checkout_start(order=order) if order.payment_method in ONLINE_METHODS else None
     return Status(201, _order_out(order) | {"checkout_url": checkout.url if checkout else None})
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 
 
 class CommerceConfig(AppConfig):
@@ -17,6 +18,12 @@ class CommerceConfig(AppConfig):
         import commerce.services
         import commerce.stats
         import commerce.subscriptions  # noqa: F401
+        from commerce.payments import payment_rules
+
+        try:
+            payment_rules()  # a typo in DREAMNET_PAYMENT_RULES fails at start, not on a buyer's cart
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"DREAMNET_PAYMENT_RULES: {exc}") from exc
 
     def serve_setup(self, stdout) -> None:
         """Load the demo catalog, take a first spot reading, and schedule the feed and the order sweep."""

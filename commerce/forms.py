@@ -25,10 +25,21 @@ class ExecuteForm(forms.Form):
 class SignupForm(UserCreationForm):
     email = forms.EmailField()
     company_name = forms.CharField(max_length=120, label="Company name")
+    country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$",
+        initial="US",
+        required=False,
+        max_length=2,
+        label="Country (two letters, e.g. US, DE)",
+        error_messages={"invalid": "Use the two-letter country code, e.g. US, DE or FR."},
+    )
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ["username", "email"]
+
+    def clean_country(self) -> str:
+        return (self.cleaned_data["country"] or "US").upper()
 
     def clean_company_name(self) -> str:
         name = self.cleaned_data["company_name"].strip()

@@ -26,9 +26,12 @@ class PaymentMethod(models.TextChoices):
     WIRE = "wire", "Wire transfer"
     CARD = "card", "Card (Stripe)"
     ACH = "ach", "ACH bank debit (Stripe)"
+    LEMONSQUEEZY = "lemonsqueezy", "Card or local method, VAT handled (Lemon Squeezy)"
 
 
 STRIPE_METHODS = (PaymentMethod.CARD, PaymentMethod.ACH)
+# Methods paid through a hosted checkout of a payment provider (commerce.payments.providers maps each to one).
+ONLINE_METHODS = (PaymentMethod.CARD, PaymentMethod.ACH, PaymentMethod.LEMONSQUEEZY)
 
 
 class Product(models.Model):
@@ -126,6 +129,9 @@ class Company(models.Model):
     kyc_status = models.CharField(max_length=10, choices=Kyc.choices, default=Kyc.PENDING)
     per_order_limit = models.DecimalField(**MONEY, default=Decimal("250000.00"))
     approval_threshold = models.DecimalField(**MONEY, default=Decimal("25000.00"))
+    # Where the company is established and the currency it pays in: they choose the payment providers offered.
+    country = models.CharField(max_length=2, default="US", help_text="ISO 3166-1 alpha-2, e.g. US, DE, FR.")
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217, e.g. USD, EUR.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -186,7 +192,7 @@ class Quote(models.Model):
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="quotes")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    payment_method = models.CharField(max_length=8, choices=PaymentMethod.choices, default=PaymentMethod.WIRE)
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.WIRE)
     lock_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOCKED)
     total = models.DecimalField(**MONEY)
@@ -243,7 +249,7 @@ class Order(models.Model):
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="order")
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING_PAYMENT)
-    payment_method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     total = models.DecimalField(**MONEY)
     payment_deadline = models.DateTimeField()
     wire_reference = models.CharField(max_length=24, unique=True)
@@ -358,9 +364,9 @@ class CheckoutAttempt(models.Model):
         return f"{self.order} try {self.attempt} ({self.status})"
 
 
-class StripeEvent(models.Model):
+class ProviderEvent(models.Model):
     """Every payment-provider webhook event (the webhook inbox), stored once under the provider's event id before
-    it is acted on. Named for the first provider; ``provider`` tells them apart."""
+    it is acted on; ``provider`` tells the providers apart. (Called StripeEvent until a second provider came.)"""
 
     provider = models.CharField(max_length=20, default="stripe")
     event_id = models.CharField(max_length=255)
@@ -369,6 +375,9 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     result = models.CharField(max_length=200, blank=True)
     needs_review = models.BooleanField(default=False)
+    # Stored but not applied yet (what it acts on has not arrived); the inbox retries it every minute.
+    pending = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at"]
@@ -379,6 +388,10 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+# The inbox's first name, from when Stripe was the only provider; kept so existing callers keep working.
+StripeEvent = ProviderEvent
 
 
 class RefundRequest(models.Model):
@@ -406,6 +419,8 @@ class Plan(models.Model):
     stripe_product_id = models.CharField(max_length=64, blank=True)
     stripe_price_id = models.CharField(max_length=64, blank=True)
     stripe_price_amount = models.DecimalField(**MONEY, null=True, blank=True, editable=False)
+    # The Lemon Squeezy variant sold for this plan (``manage.py lemonsqueezy_sync_plans`` finds it by name).
+    lemonsqueezy_variant_id = models.CharField(max_length=32, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -23,7 +23,7 @@ from commerce import pricing
 from commerce.errors import CommerceError  # defined there (payments raises it too); callers import it here
 from commerce.feeds import FeedError, MetalpriceApiProvider, MetalsDevProvider, SimulatedProvider
 from commerce.models import (
-    STRIPE_METHODS,
+    ONLINE_METHODS,
     CartLine,
     Company,
     ComplianceFlag,
@@ -40,8 +40,11 @@ from commerce.models import (
 from commerce.notifications import order_confirmation_send
 from commerce.payments import (
     EventKind,
+    EventNotReady,
     PaymentEvent,
     checkout_expire_open,
+    method_fee,
+    methods_for_country,
     online_unavailable_reason,
     payment_event_handler,
     to_cents,
@@ -132,11 +135,23 @@ def _fresh_spot(metal: str) -> Spot:
 # Companies -----------------------------------------------------------------------------------------------
 
 
-def company_create(*, slug: str, name: str, verified: bool = False) -> Company:
+def company_create(
+    *, slug: str, name: str, verified: bool = False, country: str = "US", currency: str = "USD"
+) -> Company:
+    """Create a company; its country (ISO alpha-2) and currency choose the payment methods it is offered."""
     if Company.objects.filter(slug=slug).exists():
         raise CommerceError(f"A company with the slug {slug!r} exists already.", code="company_exists", status=409)
+    if not (len(country) == 2 and country.isalpha()) or not (len(currency) == 3 and currency.isalpha()):
+        raise CommerceError(
+            f"Country is two letters (ISO 3166), currency three (ISO 4217); got {country!r}, {currency!r}.",
+            code="bad_country",
+        )
     return Company.objects.create(
-        slug=slug, name=name, kyc_status=Company.Kyc.VERIFIED if verified else Company.Kyc.PENDING
+        slug=slug,
+        name=name,
+        kyc_status=Company.Kyc.VERIFIED if verified else Company.Kyc.PENDING,
+        country=country.upper(),
+        currency=currency.upper(),
     )
 
 
@@ -260,9 +275,16 @@ def quote_lock(
             f"Payment method {payment_method!r} is not available; use one of {', '.join(PaymentMethod.values)}.",
             code="bad_payment_method",
         )
-    if payment_method in STRIPE_METHODS and (reason := online_unavailable_reason()):
+    if payment_method not in (offered := methods_for_country(company.country)):
+        raise CommerceError(
+            f"{PaymentMethod(payment_method).label} is not offered to companies in {company.country}; "
+            f"use one of {', '.join(offered)}.",
+            code="payment_method_not_offered",
+            status=409,
+        )
+    if payment_method in ONLINE_METHODS and (reason := online_unavailable_reason(payment_method)):
         raise CommerceError(reason, code="payment_method_unavailable", status=409)
-    surcharge = Decimal(settings.CARD_SURCHARGE_PERCENT) if payment_method == PaymentMethod.CARD else Decimal(0)
+    surcharge, _ = method_fee(payment_method)
     if not lines:
         raise CommerceError("The quote has no lines; add products first.", code="empty_quote")
     skus = [sku for sku, _ in lines]
@@ -656,6 +678,11 @@ def order_refund_event_apply(event: PaymentEvent) -> tuple[str, bool]:
     Publishes ``order.refunded`` (through ``order_transition``) or ``order.refund_partial``.
     """
     order = Order.objects.filter(payment_intent=event.payment_ref or "-").first()
+    if order is None and event.order:
+        # The provider names the order (Lemon Squeezy): a refund that overtook the payment waits for it.
+        order = Order.objects.filter(number=event.order).first()
+        if order is not None and order.status == Order.Status.PENDING_PAYMENT:
+            raise EventNotReady(f"{order.number} is not paid yet; the refund waits for the payment")
     if order is None:
         return f"no order has payment intent {event.payment_ref or None}", True
     if (event.refunded_cents or 0) >= (event.amount_cents or 0) and order.status in (

@@ -15,7 +15,16 @@ import mesh
 from commerce.errors import CommerceError
 from commerce.intelligence import Point, brief_figures, narrative_from_template
 from commerce.models import Company, IntelligenceBrief, Metal, Plan, SpotTick, Subscription
-from commerce.payments import EventKind, PaymentEvent, payment_event_handler, provider_get
+from commerce.payments import (
+    EventKind,
+    EventNotReady,
+    PaymentEvent,
+    PaymentProvider,
+    methods_for_country,
+    payment_event_handler,
+    provider_for_method,
+    provider_get,
+)
 from dreamnet.missions import MissionError, mission_kind_ready, mission_request, mission_status
 
 if TYPE_CHECKING:
@@ -36,12 +45,24 @@ def company_has_intelligence(company: Company | None) -> bool:
     )
 
 
+def plan_provider_for(company: Company | None) -> PaymentProvider:
+    """The provider a company subscribes through: that of the first online method its country is offered
+    (Stripe in the US, Lemon Squeezy in the EU by default); Stripe for visitors."""
+    for method in methods_for_country(company.country) if company else []:
+        if provider := provider_for_method(method):
+            return provider
+    return provider_get()
+
+
 def subscription_checkout(*, company: Company, plan: Plan) -> str:
-    """Open a provider checkout that subscribes ``company`` to ``plan``; return the URL to send the buyer to."""
-    provider = provider_get()
+    """Open a checkout at the company's provider that subscribes it to ``plan``; return the URL to send the
+    buyer to."""
+    provider = plan_provider_for(company)
     if reason := provider.unavailable_reason():
         raise CommerceError(
-            reason.replace("pay by wire", "ask us for an invoiced plan"), code="stripe_unavailable", status=409
+            reason.replace("pay by wire", "ask us for an invoiced plan"),
+            code=f"{provider.name}_unavailable",
+            status=409,
         )
     if not plan.active:
         raise CommerceError(
@@ -52,7 +73,7 @@ def subscription_checkout(*, company: Company, plan: Plan) -> str:
 
 def portal_url(*, company: Company) -> str:
     """Return the provider's customer-portal URL where the company manages its subscription."""
-    return provider_get().billing_portal_url(
+    return plan_provider_for(company).billing_portal_url(
         company=company, return_url=settings.SITE_URL + reverse("commerce:intelligence")
     )
 
@@ -84,8 +105,9 @@ def subscription_grant_update(
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().select_related("company", "plan").get(pk=subscription.pk)
         if sub.stripe_subscription_id:
+            provider = "Lemon Squeezy" if sub.stripe_subscription_id.startswith("lemonsqueezy:") else "Stripe"
             raise CommerceError(
-                "This subscription is managed by Stripe; change it in Stripe (its webhooks update it here).",
+                f"This subscription is managed by {provider}; change it there (its webhooks update it here).",
                 code="stripe_managed",
                 status=409,
             )
@@ -95,11 +117,12 @@ def subscription_grant_update(
     return sub
 
 
-def plans_sync() -> list[str]:
-    """Create or update each active plan's product and monthly price at the provider; return what changed."""
-    provider = provider_get()
+def plans_sync(*, provider_name: str = "stripe") -> list[str]:
+    """Create or update each active plan's product and monthly price at the provider (Stripe), or find its
+    variant (Lemon Squeezy); return what changed."""
+    provider = provider_get(provider_name)
     if reason := provider.unavailable_reason():
-        raise CommerceError(reason, code="stripe_unavailable", status=409)
+        raise CommerceError(reason, code=f"{provider.name}_unavailable", status=409)
     return [change for plan in Plan.objects.filter(active=True) for change in provider.plan_sync(plan=plan)]
 
 
@@ -111,8 +134,11 @@ def subscription_invoice_apply(event: PaymentEvent) -> tuple[str, bool]:
     """
     sub_id = event.subscription or None
     sub = Subscription.objects.select_for_update().filter(stripe_subscription_id=sub_id).first() if sub_id else None
+    if sub is None and sub_id:
+        # Providers may deliver a period's invoice before the subscription it belongs to: wait for it.
+        raise EventNotReady(f"no subscription {sub_id} yet for this invoice")
     if sub is None:
-        return f"no subscription {sub_id} for this invoice", True
+        return "an invoice without a subscription", True
     if event.created < sub.last_event_created:
         return f"{sub_id}: older than the last applied event; ignored", False
     sub.last_event_created = event.created

@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 from django_q.models import Schedule
 
+from commerce.payments import pending_retry
 from commerce.services import CommerceError, orders_expire, spot_refresh
 from commerce.subscriptions import briefs_compute_all
 from dreamnet.schedules import schedule_every_minute
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 SPOT_SCHEDULE = "commerce: refresh spot feed"
 EXPIRY_SCHEDULE = "commerce: expire unpaid orders"
 BRIEFS_SCHEDULE = "commerce: daily intelligence briefs"
+PENDING_SCHEDULE = "commerce: retry pending payment events"
 
 
 def spot_pump_task(duration_s: float = 55.0) -> int:
@@ -40,6 +42,11 @@ def orders_expire_task() -> list[str]:
     return [o.number for o in orders_expire()]
 
 
+def payment_events_retry_task() -> list[str]:
+    """Apply again the provider events the inbox could not apply yet (an invoice before its subscription)."""
+    return pending_retry()
+
+
 def briefs_task() -> list[str]:
     return [f"{b.metal} {b.day}" for b in briefs_compute_all()]
 
@@ -51,3 +58,4 @@ def schedules_ensure() -> None:
     )
     schedule_every_minute(SPOT_SCHEDULE, "commerce.tasks.spot_pump_task")
     schedule_every_minute(EXPIRY_SCHEDULE, "commerce.tasks.orders_expire_task")
+    schedule_every_minute(PENDING_SCHEDULE, "commerce.tasks.payment_events_retry_task")

@@ -23,6 +23,7 @@ urlpatterns = [
     path("orders/<str:number>/pay", views.order_pay, name="order-pay"),
     path("checkout/return/<str:number>/", views.checkout_return, name="checkout-return"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+    path("payments/lemonsqueezy/webhook", views.lemonsqueezy_webhook, name="lemonsqueezy-webhook"),
     path("company/", views.company_page, name="company"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

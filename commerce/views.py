@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -14,17 +15,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commerce import selectors
 from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
-from commerce.models import STRIPE_METHODS, Membership, Metal, Order, Plan, Quote
-from commerce.payments import WebhookRejected, checkout_start, online_unavailable_reason, webhook_receive
+from commerce.models import ONLINE_METHODS, Membership, Metal, Order, Plan, Quote
+from commerce.payments import (
+    EU,
+    WebhookRejected,
+    checkout_start,
+    payment_options,
+    webhook_receive,
+)
 from commerce.pricing import line_total, tier_for, unit_ask
 from commerce.services import CommerceError, cart_set, company_create, quote_approve, quote_execute, quote_lock
-from commerce.subscriptions import company_has_intelligence, portal_url, subscription_checkout
+from commerce.subscriptions import company_has_intelligence, plan_provider_for, portal_url, subscription_checkout
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest
 
 
@@ -96,7 +104,7 @@ def _cart_context(request, membership: Membership) -> dict:
         "total": total,
         "membership": membership,
         "lock_form": LockForm(),
-        "stripe_unavailable": online_unavailable_reason(),
+        "payment_options": payment_options(country=membership.company.country),
         "stale": any(s.stale for s in spots.values()),
     }
 
@@ -159,6 +167,7 @@ def _company_quote(membership: Membership, pk: int) -> Quote:
     return get_object_or_404(Quote.objects.select_related("company"), pk=pk, company=membership.company)
 
 
+@csp_override(settings.CHECKOUT_CSP)
 @member_required
 def quote_page(request: AuthenticatedHtmxRequest, membership: Membership, pk: int) -> HttpResponse:
     quote = _company_quote(membership, pk)
@@ -196,13 +205,13 @@ def quote_execute_view(request: AuthenticatedHtmxRequest, membership: Membership
     except CommerceError as exc:
         context = {"quote": quote, "error": exc.detail, "requote": exc.extra.get("requote")}
         return render(request, "commerce/execute_failed.html", context, status=exc.status)
-    if order.payment_method in STRIPE_METHODS:
-        return _to_stripe(request, order)
+    if order.payment_method in ONLINE_METHODS:
+        return _to_provider(request, order)
     messages.success(request, f"Order {order.number} placed. Wire the total before the deadline below.")
     return redirect(order)
 
 
-def _to_stripe(request, order: Order) -> HttpResponse:
+def _to_provider(request, order: Order) -> HttpResponse:
     try:
         attempt = checkout_start(order=order)
     except CommerceError as exc:
@@ -214,8 +223,8 @@ def _to_stripe(request, order: Order) -> HttpResponse:
 @require_POST
 @member_required
 def order_pay(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
-    """Open a new Checkout Session for a pending card/ACH order (after a cancelled or failed try)."""
-    return _to_stripe(request, get_object_or_404(Order, number=number, company=membership.company))
+    """Open a new checkout for a pending order paid online (after a cancelled or failed try)."""
+    return _to_provider(request, get_object_or_404(Order, number=number, company=membership.company))
 
 
 @member_required
@@ -237,19 +246,34 @@ def stripe_webhook(request) -> HttpResponse:
     return JsonResponse({"received": True, "result": result})
 
 
+@csrf_exempt
+@require_POST
+def lemonsqueezy_webhook(request) -> HttpResponse:
+    """Lemon Squeezy's deliveries: ``X-Signature`` is the HMAC-SHA256 of the raw body (400, nothing stored, when
+    it is missing or wrong, the body is malformed or older than the tolerance); each event applies once."""
+    try:
+        result = webhook_receive(
+            payload=request.body, signature=request.headers.get("X-Signature"), provider="lemonsqueezy"
+        )
+    except WebhookRejected as exc:
+        return JsonResponse({"detail": exc.detail, "code": "bad_webhook"}, status=400)
+    return JsonResponse({"received": True, "result": result})
+
+
 @member_required
 def orders(request: AuthenticatedHtmxRequest, membership: Membership) -> HttpResponse:
     page = Paginator(selectors.orders_for_company(membership.company), 20).get_page(request.GET.get("page"))
     return render(request, "commerce/orders.html", {"orders": page, "membership": membership})
 
 
+@csp_override(settings.CHECKOUT_CSP)
 @member_required
 def order_detail(request: AuthenticatedHtmxRequest, membership: Membership, number: str) -> HttpResponse:
     order = get_object_or_404(Order, number=number, company=membership.company)
     context = {
         "order": order,
         "lines": order.lines.select_related("product"),
-        "pay_online": order.payment_method in STRIPE_METHODS
+        "pay_online": order.payment_method in ONLINE_METHODS
         and order.status == "pending_payment"
         and not order.payment_submitted_at
         and order.payment_deadline > timezone.now(),
@@ -276,7 +300,10 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         with transaction.atomic():
             user = form.save()
             name = form.cleaned_data["company_name"]
-            company = company_create(slug=slugify(name)[:50], name=name)
+            country = form.cleaned_data["country"]
+            company = company_create(
+                slug=slugify(name)[:50], name=name, country=country, currency="EUR" if country in EU else "USD"
+            )
             Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
         login(request, user)
         messages.success(
@@ -286,6 +313,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "commerce/signup.html", {"form": form})
 
 
+@csp_override(settings.CHECKOUT_CSP)
 def intelligence(request: HtmxHttpRequest) -> HttpResponse:
     """Daily briefs: subscribers read them whole; others see the headline numbers and the plans."""
     membership = selectors.membership_for(request.user)
@@ -296,7 +324,7 @@ def intelligence(request: HtmxHttpRequest) -> HttpResponse:
         "subscribed": subscribed,
         "membership": membership,
         "plans": Plan.objects.filter(active=True),
-        "stripe_unavailable": online_unavailable_reason(),
+        "stripe_unavailable": plan_provider_for(membership.company if membership else None).unavailable_reason(),
     }
     return render(request, "commerce/intelligence.html", context)
 

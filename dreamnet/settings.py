@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -371,6 +372,7 @@ LOCK_MINUTES = {
     "wire": env_int("DREAMNET_LOCK_MINUTES_WIRE", 10, minimum=1, maximum=120),
     "card": env_int("DREAMNET_LOCK_MINUTES_CARD", 10, minimum=1, maximum=120),
     "ach": env_int("DREAMNET_LOCK_MINUTES_ACH", 10, minimum=1, maximum=120),
+    "lemonsqueezy": env_int("DREAMNET_LOCK_MINUTES_LEMONSQUEEZY", 10, minimum=1, maximum=120),
 }
 WIRE_DEADLINE_BUSINESS_DAYS = env_int("DREAMNET_WIRE_DEADLINE_BUSINESS_DAYS", 1, minimum=1, maximum=10)
 CARD_SURCHARGE_PERCENT = env_str("DREAMNET_CARD_SURCHARGE_PERCENT", "4")
@@ -382,6 +384,34 @@ STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300, minimum=1)
+
+# Lemon Squeezy (merchant of record for buyers outside the US; off without an API key)
+LEMONSQUEEZY_API_KEY = env_secret("LEMONSQUEEZY_API_KEY")
+LEMONSQUEEZY_STORE_ID = env_str("LEMONSQUEEZY_STORE_ID", "")
+LEMONSQUEEZY_WEBHOOK_SECRET = env_secret("LEMONSQUEEZY_WEBHOOK_SECRET")
+LEMONSQUEEZY_API_BASE = env_str("LEMONSQUEEZY_API_BASE", "https://api.lemonsqueezy.com").rstrip("/")
+# The variant order checkouts are sold under (its price is replaced by each order's custom price).
+LEMONSQUEEZY_ORDER_VARIANT_ID = env_str("LEMONSQUEEZY_ORDER_VARIANT_ID", "")
+# Lemon Squeezy signs the body only (no timestamp); events whose own time is older than this are refused.
+LEMONSQUEEZY_WEBHOOK_TOLERANCE_S = env_int("LEMONSQUEEZY_WEBHOOK_TOLERANCE_S", 3 * 24 * 3600, minimum=60)
+LEMONSQUEEZY_TIMEOUT_S = env_int("LEMONSQUEEZY_TIMEOUT_S", 10, minimum=1, maximum=120)
+LEMONSQUEEZY_SURCHARGE_PERCENT = env_str("DREAMNET_LEMONSQUEEZY_SURCHARGE_PERCENT", "5")
+# A form post answered by a redirect to a hosted checkout is a navigation that form-action governs: the pages
+# whose forms lead to a provider (quote, order, plans) allow its checkout and billing pages (and a Lemon Squeezy
+# stand-in's origin when the API base points at one); every other page keeps form-action 'self'.
+_ls_origin = "{0.scheme}://{0.netloc}".format(urlsplit(LEMONSQUEEZY_API_BASE))
+CHECKOUT_CSP = SECURE_CSP | {
+    "form-action": [
+        CSP.SELF,
+        "https://checkout.stripe.com",
+        "https://billing.stripe.com",
+        "https://*.lemonsqueezy.com",
+        *([_ls_origin] if not _ls_origin.endswith(".lemonsqueezy.com") else []),
+    ]
+}
+# Which payment methods a company sees, by its country: "US:card,ach,wire;EU:lemonsqueezy,wire;*:wire".
+# "EU" stands for the member states; "*" for every other country. The first online method is the suggestion.
+PAYMENT_RULES = env_str("DREAMNET_PAYMENT_RULES", "US:card,ach,wire;EU:lemonsqueezy,wire;*:lemonsqueezy,card,wire")
 
 
 # Agents

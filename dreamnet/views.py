@@ -32,7 +32,7 @@ def console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     """The operator overview: what needs attention across commerce, missions, the mesh and the platform."""
     from agents.models import Mission
     from agents.selectors import budget_summary
-    from commerce.models import ComplianceFlag, Order, StripeEvent
+    from commerce.models import ComplianceFlag, Order, ProviderEvent
     from mesh.log import latest_checkpoint
     from mesh.models import Event
 
@@ -51,7 +51,7 @@ def console(request: AuthenticatedHtmxRequest) -> HttpResponse:
         "orders_to_allocate": Order.objects.filter(status=Order.Status.PAID).order_by("paid_at")[:10],
         "orders_to_ship": Order.objects.filter(status=Order.Status.ALLOCATED).order_by("created_at")[:10],
         "flags_open": ComplianceFlag.objects.filter(cleared_at__isnull=True).select_related("company")[:10],
-        "stripe_review": StripeEvent.objects.filter(needs_review=True).count(),
+        "stripe_review": ProviderEvent.objects.filter(needs_review=True).count(),
         "missions_running": Mission.objects.filter(status=Mission.Status.RUNNING).select_related("agent")[:10],
         "missions_awaiting": Mission.objects.filter(status=Mission.Status.AWAITING_APPROVAL).select_related("agent")[
             :10

@@ -123,6 +123,10 @@ class PaymentProvider(Protocol):
     def webhook_parse(self, *, payload: bytes, signature: str | None) -> WebhookEvent:
         """Verify the signature and parse the body; raise WebhookRejected when either fails."""
 
+    def event_parse(self, body: dict) -> WebhookEvent:
+        """Turn a stored, already verified event body into internal events again (pending events are retried
+        from the inbox this way); raise WebhookRejected when it is not the provider's event."""
+
     def company_for_customer(self, customer: str) -> Company | None:
         """Return the company behind a provider customer id."""
 

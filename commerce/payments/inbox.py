@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
-from commerce.models import CheckoutAttempt, Order, StripeEvent
-from commerce.payments.base import EventKind, PaymentEvent, PaymentProvider
+from commerce.models import CheckoutAttempt, Order, ProviderEvent
+from commerce.payments.base import EventKind, PaymentEvent, PaymentProvider, WebhookEvent
 
 # A handler applies one internal event and returns (what happened, whether an operator should look).
 Handler = Callable[[PaymentEvent], tuple[str, bool]]
@@ -36,30 +36,81 @@ def _name(handler: Handler) -> str:
     return f"{handler.__module__}.{handler.__qualname__}"
 
 
+class EventNotReady(Exception):
+    """Raised by a handler when an event cannot be applied yet (what it acts on has not arrived: a subscription's
+    invoice before the subscription, a refund before the payment). The inbox undoes the handler's writes, keeps
+    the event pending and applies it again later (``pending_retry``)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+# A pending event is tried this many times (on delivery, then once a minute) before an operator must look.
+PENDING_MAX_ATTEMPTS = 60
+
+
 def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str | None) -> str:
     """Verify, store once, and act on a provider event; return what was done.
 
     Raises WebhookRejected (HTTP 400, nothing stored) for a missing, bad or stale signature or a malformed body.
     The event row is inserted before acting, in the same transaction, so a second delivery of the same event,
-    even at the same moment on another worker, waits on the unique id and then does nothing.
+    even at the same moment on another worker, waits on the unique id and then does nothing. An event that
+    cannot be applied yet is stored as pending (acknowledged, so the provider stops resending) and retried.
     """
     received = provider.webhook_parse(payload=payload, signature=signature)
     try:
         with transaction.atomic():
-            row = StripeEvent.objects.create(
+            row = ProviderEvent.objects.create(
                 provider=provider.name, event_id=received.id, type=received.type, payload=received.payload
             )
-            outcomes = [_apply(event) for event in received.events]
-            result = "; ".join(text for text, _ in outcomes) or received.note
-            row.result, row.needs_review = result[:200], any(review for _, review in outcomes)
-            row.save(update_fields=["result", "needs_review"])
+            result = _apply_row(row, received)
     except IntegrityError:
         return f"duplicate: {received.id} was already received"
     return result
 
 
+def _apply_row(row: ProviderEvent, received: WebhookEvent) -> str:
+    """Apply the events of one stored row (all of them or, when one is not ready, none) and record the outcome."""
+    try:
+        with transaction.atomic():
+            outcomes = [_apply(event) for event in received.events]
+    except EventNotReady as exc:
+        row.attempts += 1
+        row.pending = row.attempts < PENDING_MAX_ATTEMPTS
+        row.needs_review = not row.pending
+        waiting = "pending" if row.pending else f"given up after {row.attempts} tries"
+        row.result = f"{waiting}: {exc.detail}"[:200]
+        row.save(update_fields=["result", "needs_review", "pending", "attempts"])
+        return row.result
+    result = "; ".join(text for text, _ in outcomes) or received.note
+    row.result, row.needs_review, row.pending = result[:200], any(review for _, review in outcomes), False
+    row.attempts += 1
+    row.save(update_fields=["result", "needs_review", "pending", "attempts"])
+    return result
+
+
+def pending_retry(*, limit: int = 200) -> list[str]:
+    """Apply again the stored events that could not be applied yet; return what each did.
+
+    Each row is locked (others skip it) and applied in its own transaction, so a retry and a late duplicate
+    delivery never both apply it.
+    """
+    from commerce.payments.providers import provider_get
+
+    done = []
+    for pk in ProviderEvent.objects.filter(pending=True).order_by("received_at").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            row = ProviderEvent.objects.select_for_update(skip_locked=True).filter(pk=pk, pending=True).first()
+            if row is None:
+                continue
+            received = provider_get(row.provider).event_parse(row.payload)
+            done.append(f"{row.provider} {row.event_id}: {_apply_row(row, received)}")
+    return done
+
+
 def _apply(event: PaymentEvent) -> tuple[str, bool]:
-    if event.checkout:
+    if event.checkout or (event.order and event.payment_ref and event.kind == EventKind.PAID):
         _checkout_record(event)
     handler = _handlers.get(event.kind)
     if handler is None:
@@ -68,11 +119,19 @@ def _apply(event: PaymentEvent) -> tuple[str, bool]:
 
 
 def _checkout_record(event: PaymentEvent) -> None:
-    """Mark the checkout completed or expired and keep the payment reference on its order."""
-    CheckoutAttempt.objects.filter(session_id=event.checkout).update(
-        status=CheckoutAttempt.Status.EXPIRED
-        if event.kind == EventKind.CHECKOUT_EXPIRED
-        else CheckoutAttempt.Status.COMPLETED
+    """Mark the checkout completed or expired and keep the payment reference on its order.
+
+    A provider whose events do not name the checkout (Lemon Squeezy names the order) completes the order's
+    open checkouts when it is paid.
+    """
+    status = (
+        CheckoutAttempt.Status.EXPIRED if event.kind == EventKind.CHECKOUT_EXPIRED else CheckoutAttempt.Status.COMPLETED
     )
+    if event.checkout:
+        CheckoutAttempt.objects.filter(session_id=event.checkout).update(status=status)
+    else:
+        CheckoutAttempt.objects.filter(order__number=event.order, status=CheckoutAttempt.Status.OPEN).update(
+            status=status
+        )
     if event.order and event.payment_ref:
         Order.objects.filter(number=event.order, payment_intent="").update(payment_intent=event.payment_ref)

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 import mesh
 from commerce.errors import CommerceError
-from commerce.models import STRIPE_METHODS, CheckoutAttempt, Order, RefundRequest
+from commerce.models import ONLINE_METHODS, CheckoutAttempt, Order, RefundRequest
 from commerce.payments.base import PaymentProvider, to_cents
-from commerce.payments.providers import provider_get
+from commerce.payments.providers import provider_for_method
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -25,14 +25,16 @@ logger = logging.getLogger(__name__)
 
 
 def checkout_start(*, order: Order, provider: PaymentProvider | None = None) -> CheckoutAttempt:
-    """Open a checkout for a pending card/ACH order and return the attempt (its ``url`` is the redirect)."""
-    provider = provider or provider_get()
-    if reason := provider.unavailable_reason():
-        raise CommerceError(reason, code="stripe_unavailable", status=409)
-    if order.payment_method not in STRIPE_METHODS:
+    """Open a checkout for a pending order paid online (card, ACH: Stripe; lemonsqueezy: Lemon Squeezy) at the
+    provider of its payment method and return the attempt (its ``url`` is the redirect)."""
+    if order.payment_method not in ONLINE_METHODS:
         raise CommerceError(
-            f"Order {order.number} is paid by {order.payment_method}, not through Stripe.", code="not_stripe"
+            f"Order {order.number} is paid by {order.payment_method}, not through a payment provider.",
+            code="not_stripe",
         )
+    provider = provider or provider_for_method(order.payment_method)
+    if reason := provider.unavailable_reason():
+        raise CommerceError(reason, code=f"{provider.name}_unavailable", status=409)
     if order.status != Order.Status.PENDING_PAYMENT or order.payment_submitted_at:
         raise CommerceError(f"Order {order.number} is not awaiting payment.", code="not_payable", status=409)
     if order.payment_deadline <= timezone.now():
@@ -48,7 +50,9 @@ def checkout_start(*, order: Order, provider: PaymentProvider | None = None) -> 
 
 def checkout_expire_open(*, order: Order, provider: PaymentProvider | None = None) -> int:
     """Expire the order's open checkouts at the provider (the lock ended first); return how many."""
-    provider = provider or provider_get()
+    provider = provider or provider_for_method(order.payment_method)
+    if provider is None:
+        return 0
     expired = 0
     for attempt in order.checkout_attempts.filter(status=CheckoutAttempt.Status.OPEN):
         if not provider.checkout_expire(checkout_id=attempt.session_id):
@@ -75,15 +79,17 @@ def refundable_quantities(order: Order) -> dict[int, int]:
 def order_refund(
     *, order: Order, by: User, lines: dict[int, int] | None = None, provider: PaymentProvider | None = None
 ) -> RefundRequest:
-    """Refund a paid card/ACH order, whole or by line quantities; the order follows the provider's webhook.
+    """Refund an order paid online (Stripe or Lemon Squeezy), whole or by line quantities; the order follows the provider's webhook.
 
     A line refund returns the line total pro rata (rounded half-up to cents). Refunding more units than remain
     unrefunded is refused. The provider refund carries an idempotency key per order and request number.
     Publishes ``order.refund_requested``.
     """
-    provider = provider or provider_get()
-    if order.payment_method not in STRIPE_METHODS or not order.payment_intent:
-        raise CommerceError(f"Order {order.number} was not paid through Stripe; refund it by wire.", code="not_stripe")
+    if order.payment_method not in ONLINE_METHODS or not order.payment_intent:
+        raise CommerceError(
+            f"Order {order.number} was not paid through a payment provider; refund it by wire.", code="not_stripe"
+        )
+    provider = provider or provider_for_method(order.payment_method)
     if order.status not in (Order.Status.PAID, Order.Status.ALLOCATED):
         raise CommerceError(
             f"Order {order.number} is {order.status}; only paid or allocated orders are refunded.",

@@ -225,8 +225,14 @@ class StripeProvider:
             raise WebhookRejected("The body is not UTF-8.") from None
         try:
             event = json.loads(payload)
+        except ValueError:
+            raise WebhookRejected("The body is not a Stripe event (id, type, data.object).") from None
+        return self.event_parse(event)
+
+    def event_parse(self, event: dict) -> WebhookEvent:
+        try:
             event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             raise WebhookRejected("The body is not a Stripe event (id, type, data.object).") from None
         created = int(event.get("created") or 0)
         parsed, note = self._events(event_type, obj, created)

@@ -18,6 +18,8 @@ class Command(BaseCommand):
         create.add_argument("slug")
         create.add_argument("--name", required=True)
         create.add_argument("--verified", action="store_true", help="Mark KYC verified (it can execute orders).")
+        create.add_argument("--country", default="US", help="ISO 3166 alpha-2; chooses the payment methods offered.")
+        create.add_argument("--currency", default="USD", help="ISO 4217 currency the company pays in.")
         add = sub.add_parser("add-member", help="Add a user to a company (or change their role).")
         add.add_argument("slug")
         add.add_argument("username")
@@ -28,7 +30,13 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, **options) -> None:
         try:
             if action == "create":
-                company = company_create(slug=options["slug"], name=options["name"], verified=options["verified"])
+                company = company_create(
+                    slug=options["slug"],
+                    name=options["name"],
+                    verified=options["verified"],
+                    country=options["country"],
+                    currency=options["currency"],
+                )
                 self.stdout.write(f"Created {company.name} ({company.slug}), KYC {company.kyc_status}.")
             elif action == "add-member":
                 membership = membership_add(
