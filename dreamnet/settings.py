@@ -392,6 +392,13 @@ TREASURY_HTTP_TIMEOUT_S = env_int("DREAMNET_TREASURY_HTTP_TIMEOUT_S", 8, minimum
 TREASURY_HTTP_RETRIES = env_int("DREAMNET_TREASURY_HTTP_RETRIES", 2, minimum=0, maximum=10)
 TREASURY_MAX_WALLETS = env_int("DREAMNET_TREASURY_MAX_WALLETS", 200, minimum=1)
 TREASURY_RISK_PATHS = env_int("DREAMNET_TREASURY_RISK_PATHS", 50_000, minimum=1_000, maximum=10_000_000)
+TREASURY_RISK_BACKEND = env_str("DREAMNET_TREASURY_RISK_BACKEND", "taichi", choices=("taichi", "numpy"))
+TREASURY_RISK_BUCKET_S = env_int("DREAMNET_TREASURY_RISK_BUCKET_S", 3600, minimum=60)
+TREASURY_RISK_DOF = env_int("DREAMNET_TREASURY_RISK_DOF", 0, minimum=0, maximum=100)  # 0: normal; >2: Student-t
+if 0 < TREASURY_RISK_DOF <= 2:
+    raise ImproperlyConfigured(
+        "DREAMNET_TREASURY_RISK_DOF is 0 (normal shocks) or above 2 (Student-t with a variance)."
+    )
 ALCHEMY_API_KEY = env_secret("ALCHEMY_API_KEY")
 ALCHEMY_URL = env_str("ALCHEMY_URL", "https://{network}.g.alchemy.com/v2")
 HELIUS_API_KEY = env_secret("HELIUS_API_KEY")

@@ -83,8 +83,13 @@ class Snapshot(models.Model):
                 condition=models.Q(status__in=["queued", "running"]),
                 name="treasury_snapshot_one_pending",
             ),
+            # Within half a cent, not equal: SQLite keeps decimals as binary floats, so an exact sum can differ
+            # in its last bits there (PostgreSQL's numeric is exact).
             models.CheckConstraint(
-                condition=models.Q(total_usd=models.F("metal_usd") + models.F("crypto_usd")),
+                condition=models.Q(
+                    total_usd__gte=models.F("metal_usd") + models.F("crypto_usd") - Decimal("0.005"),
+                    total_usd__lte=models.F("metal_usd") + models.F("crypto_usd") + Decimal("0.005"),
+                ),
                 name="treasury_snapshot_total_is_sum",
             ),
         ]

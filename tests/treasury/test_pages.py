@@ -8,6 +8,7 @@ from django.test import Client
 
 from tests.treasury.conftest import VITALIK, vault
 from treasury.models import Snapshot, Wallet
+from treasury.risk import snapshot_risk_store
 from treasury.services import snapshot_request, snapshot_run, wallet_add
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +41,16 @@ def test_a_bad_address_is_a_form_error(client, shop, alice):
     assert not Wallet.objects.exists()
 
 
-def test_the_page_shows_the_split_the_chart_and_holdings(client, shop, alice):
+def test_the_page_shows_the_split_the_chart_holdings_and_risk(client, shop, alice, settings):
+    settings.TREASURY_RISK_BACKEND, settings.TREASURY_RISK_PATHS = "numpy", 5_000
     vault(shop, alice, [("xau-coin-maple-1oz", 2)])
     wallet_add(company=shop, chain="solana", address="4Qkev8aNZcqFNSRhQzwyLMFSsi94jHqE8WNVTJzTP99F", label="Sol")
     _run(shop)
-    last = _run(shop)
+    last = snapshot_risk_store(snapshot=_run(shop))
     client.force_login(alice)
     page = client.get("/treasury/").content.decode()
     assert "Metal vs crypto" in page and '<svg class="chart"' in page
+    assert "VaR 99 %" in page and 'data-horizon="10"' in page and "Contribution to the 10-day" in page
     assert 'data-holding="metal:XAU"' in page and 'data-holding="native:solana"' in page
     assert f"Snapshot #{last.pk}" in page
     partial = client.get("/treasury/", headers={"HX-Request": "true"}).content.decode()
