@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from django.utils import timezone
 
+from mesh.entries import blake3_hex
 from treasury.models import Holding, Snapshot
 
 
@@ -53,3 +56,18 @@ def holding_json(holding: Holding) -> dict:
         "value_usd": holding.value_usd,
         "note": holding.note,
     }
+
+
+def holding_rows(holdings) -> list[list[str]]:
+    """Return the lines as the receipt digests them: [asset, address or product SKU, quantity, price, price
+    source, status, value], all strings (price normalised, value to the cent), sorted."""
+    return sorted([
+        [h.asset, h.address or h.contract, h.quantity, "" if h.price_usd is None else str(h.price_usd.normalize()),
+         h.price_source, h.status, "" if h.value_usd is None else f"{h.value_usd:.2f}"]
+        for h in holdings
+    ])  # fmt: skip
+
+
+def canonical_digest(value) -> str:
+    """BLAKE3 of the value as compact, key-sorted JSON (what a verifier recomputes)."""
+    return blake3_hex(json.dumps(value, sort_keys=True, separators=(",", ":")).encode())

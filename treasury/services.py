@@ -17,6 +17,7 @@ from treasury import selectors
 from treasury.addresses import AddressError, address_clean, family
 from treasury.errors import TreasuryError
 from treasury.models import Holding, Snapshot, Wallet
+from treasury.presenters import canonical_digest, holding_rows
 from treasury.providers import (
     AlchemyProvider,
     Balance,
@@ -213,7 +214,9 @@ def _crypto_lines(snapshot: Snapshot, now: datetime) -> tuple[list[Holding], set
     providers_by_kind: dict[str, list] = {}
     for wallet in selectors.wallets_for(snapshot.company):
         kind = family(wallet.chain)
-        providers = providers_by_kind.setdefault(kind, chain_providers(kind))
+        if kind not in providers_by_kind:  # one set (one HTTP client each) per chain family per snapshot
+            providers_by_kind[kind] = chain_providers(kind)
+        providers = providers_by_kind[kind]
         balances, failures = wallet_read(wallet, providers)
         if balances is not None:
             sources.update(b.source for b in balances)
@@ -231,7 +234,11 @@ def _crypto_lines(snapshot: Snapshot, now: datetime) -> tuple[list[Holding], set
                 (wallet, balance, old.quantity_at, f"balance read {old.quantity_at:%Y-%m-%d %H:%M} UTC; {note}")
             )
     assets = sorted({b.asset for _, b, _, _ in read if b.quantity is not None})
-    prices, price_failures = prices_read(assets, now=now, providers=price_providers()) if assets else ({}, [])
+    pricing = price_providers() if assets else []
+    prices, price_failures = prices_read(assets, now=now, providers=pricing) if assets else ({}, [])
+    for provider in [*pricing, *(p for group in providers_by_kind.values() for p in group)]:
+        if hasattr(provider, "http"):
+            provider.http.close()
     if price_failures and not prices:
         problems.append("prices: " + "; ".join(price_failures))
     sources.update(p.source for p in prices.values())
@@ -288,31 +295,37 @@ def snapshot_run(*, snapshot: Snapshot) -> Snapshot:
         sources.update(h.price_source for h in metal if h.price_source)
     counts = {s: sum(1 for h in lines if h.status == s) for s in ("stale", "unpriced", "unreadable", "carried")}
     finished = timezone.now()
-    with transaction.atomic():
-        Holding.objects.bulk_create(lines)
-        outputs = {
-            "total_usd": str(total), "metal_usd": str(metal_usd), "crypto_usd": str(crypto_usd),
-            "holdings": [[h.asset, h.address or h.contract, h.quantity, str(h.price_usd or ""), h.price_source,
-                          h.status, str(h.value_usd or "")] for h in lines],
-        }  # fmt: skip
-        receipt = mesh.receipt_issue(
-            operation="treasury.snapshot", subject=f"company:{snapshot.company.slug}/snapshot:{snapshot.pk}",
-            inputs={"wallets": [[h.chain, h.address] for h in crypto], "as_of": now.isoformat(),
-                    "sources": sorted(sources)},
-            outputs=outputs, started=snapshot.started_at, finished=finished, status="succeeded", cost=Decimal(0),
-        )  # fmt: skip
+    wallets = sorted({(h.chain, h.address) for h in crypto})
+    try:
+        with transaction.atomic():
+            Holding.objects.bulk_create(lines)
+            # The receipt carries the totals and digests of the inputs and of every line, so it stays small for
+            # any treasury; an auditor recomputes the digest from GET /api/treasury/valuation (docs/treasury.md).
+            receipt = mesh.receipt_issue(
+                operation="treasury.snapshot", subject=f"company:{snapshot.company.slug}/snapshot:{snapshot.pk}",
+                inputs={"wallets": len(wallets), "wallets_blake3": canonical_digest([list(w) for w in wallets]),
+                        "as_of": now.isoformat(), "sources": sorted(sources)},
+                outputs={"total_usd": str(total), "metal_usd": str(metal_usd), "crypto_usd": str(crypto_usd),
+                         "lines": len(lines), "holdings_blake3": canonical_digest(holding_rows(lines))},
+                started=snapshot.started_at, finished=finished, status="succeeded", cost=Decimal(0),
+            )  # fmt: skip
+            Snapshot.objects.filter(pk=snapshot.pk).update(
+                status=Snapshot.Status.DONE, finished_at=finished, total_usd=total, metal_usd=metal_usd,
+                crypto_usd=crypto_usd, stale_count=counts["stale"],
+                unpriced_count=counts["unpriced"] + counts["unreadable"], carried_count=counts["carried"],
+                sources=sorted(sources), error="\n".join(problems)[:2000], receipt_index=receipt.log_index,
+            )  # fmt: skip
+            mesh.publish(
+                "treasury.snapshot.done",
+                {"company": snapshot.company.slug, "snapshot": snapshot.pk, "total_usd": str(total),
+                 "metal_usd": str(metal_usd), "crypto_usd": str(crypto_usd), "receipt_index": receipt.log_index,
+                 "simulated": "simulated" in sources},
+            )  # fmt: skip
+    except Exception as exc:  # nothing of the valuation was written; the snapshot records why
+        logger.exception("Treasury snapshot %s could not be sealed", snapshot.pk)
         Snapshot.objects.filter(pk=snapshot.pk).update(
-            status=Snapshot.Status.DONE, finished_at=finished, total_usd=total, metal_usd=metal_usd,
-            crypto_usd=crypto_usd, stale_count=counts["stale"], unpriced_count=counts["unpriced"] + counts["unreadable"],
-            carried_count=counts["carried"], sources=sorted(sources), error="\n".join(problems)[:2000],
-            receipt_index=receipt.log_index,
-        )  # fmt: skip
-        mesh.publish(
-            "treasury.snapshot.done",
-            {"company": snapshot.company.slug, "snapshot": snapshot.pk, "total_usd": str(total),
-             "metal_usd": str(metal_usd), "crypto_usd": str(crypto_usd), "receipt_index": receipt.log_index,
-             "simulated": "simulated" in sources},
-        )  # fmt: skip
+            status=Snapshot.Status.FAILED, finished_at=timezone.now(), error=f"{exc.__class__.__name__}: {exc}"[:2000]
+        )
     snapshot.refresh_from_db()
     return snapshot
 

@@ -15,6 +15,7 @@ from mesh.models import Event, Receipt
 from tests.treasury.conftest import SOL_OWNER, USDC, VITALIK, vault
 from treasury.errors import TreasuryError
 from treasury.models import Holding, Snapshot
+from treasury.presenters import canonical_digest, holding_rows
 from treasury.services import snapshot_request, snapshot_run, snapshots_due, wallet_add, wallet_remove
 from treasury.valuation import line_value
 
@@ -56,6 +57,10 @@ def test_a_snapshot_is_sealed_with_a_receipt_and_an_event(shop, alice):
     receipt = Receipt.objects.get(log_index=snapshot.receipt_index)
     assert receipt.operation == "treasury.snapshot" and receipt.subject == f"company:acme/snapshot:{snapshot.pk}"
     assert receipt.outputs["total_usd"] == str(snapshot.total_usd)
+    # An auditor recomputes the lines' digest from the stored (or served) valuation.
+    stored = Snapshot.objects.get(pk=snapshot.pk).holdings.all()
+    assert receipt.outputs["holdings_blake3"] == canonical_digest(holding_rows(stored))
+    assert receipt.outputs["lines"] == len(stored)
     event = Event.objects.get(topic="treasury.snapshot.done")
     assert event.payload["snapshot"] == snapshot.pk and event.payload["simulated"] is True
 
@@ -132,6 +137,20 @@ def test_only_one_snapshot_is_pending_per_company(shop, alice):
     assert caught.value.code == "snapshot_pending" and caught.value.extra == {"snapshot_id": pending.pk}
     with pytest.raises(IntegrityError), transaction.atomic():
         Snapshot.objects.create(company=shop, status="running")
+
+
+def test_a_snapshot_that_cannot_be_sealed_fails_and_the_last_good_one_stays(shop, alice, monkeypatch):
+    good = _run(shop, alice)
+
+    def refuse(**kwargs):
+        raise RuntimeError("log unavailable")
+
+    monkeypatch.setattr("mesh.receipt_issue", refuse)
+    failed = _run(shop, alice)
+    assert failed.status == "failed" and "log unavailable" in failed.error and not failed.holdings.exists()
+    from treasury.selectors import snapshot_latest
+
+    assert snapshot_latest(shop) == good
 
 
 def test_a_snapshot_runs_once(shop, alice):
