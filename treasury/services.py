@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -44,7 +44,8 @@ def wallet_add(*, company: Company, chain: str, address: str, label: str, by=Non
 
     Refuses an unsupported chain, a malformed or wrong-checksum address, anything shaped like a private key
     (422 with the mistake's code), an empty label, a duplicate (409, held by a unique constraint, so two members
-    adding it at once get one row) and more than DREAMNET_TREASURY_MAX_WALLETS wallets.
+    adding it at once get one row) and more than DREAMNET_TREASURY_MAX_WALLETS wallets (counted under a lock on
+    the company row).
     """
     try:
         clean = address_clean(chain=chain, address=address)
@@ -54,14 +55,16 @@ def wallet_add(*, company: Company, chain: str, address: str, label: str, by=Non
     label = (label or "").strip()
     if not label or len(label) > 80:
         raise TreasuryError("A wallet needs a label of 1 to 80 characters.", code="bad_label", status=422)
-    if Wallet.objects.filter(company=company).count() >= settings.TREASURY_MAX_WALLETS:
-        raise TreasuryError(
-            f"A company watches at most {settings.TREASURY_MAX_WALLETS} wallets; remove one first.",
-            code="too_many_wallets",
-            status=409,
-        )
     try:
         with transaction.atomic():
+            # The company row is the lock that keeps concurrent adds under the limit.
+            Company.objects.select_for_update().filter(pk=company.pk).first()
+            if Wallet.objects.filter(company=company).count() >= settings.TREASURY_MAX_WALLETS:
+                raise TreasuryError(
+                    f"A company watches at most {settings.TREASURY_MAX_WALLETS} wallets; remove one first.",
+                    code="too_many_wallets",
+                    status=409,
+                )
             wallet = Wallet.objects.create(company=company, chain=chain, address=clean, label=label, added_by=by)
     except IntegrityError:
         raise TreasuryError(
@@ -157,8 +160,14 @@ def snapshot_request(*, company: Company, by=None, trigger: str = Snapshot.Trigg
     """Queue a valuation snapshot of ``company`` on the task cluster and return it (status ``queued``).
 
     One snapshot may be queued or running per company (a partial unique constraint): a second request meanwhile
-    is refused with 409 ``snapshot_pending`` naming the pending one.
+    is refused with 409 ``snapshot_pending`` naming the pending one. A pending snapshot older than the task
+    cluster's retry window (its task was lost with a worker or a broker) is marked failed first, so a lost task
+    never blocks the company's snapshots.
     """
+    lost_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["retry"] + 60)
+    Snapshot.objects.filter(
+        company=company, status__in=[Snapshot.Status.QUEUED, Snapshot.Status.RUNNING], created_at__lt=lost_before
+    ).update(status=Snapshot.Status.FAILED, finished_at=timezone.now(), error="lost: its task never finished")
     try:
         with transaction.atomic():
             snapshot = Snapshot.objects.create(company=company, requested_by=by, trigger=trigger)

@@ -153,6 +153,22 @@ def test_a_snapshot_that_cannot_be_sealed_fails_and_the_last_good_one_stays(shop
     assert snapshot_latest(shop) == good
 
 
+def test_a_lost_pending_snapshot_does_not_block_the_next(shop, alice, settings):
+    lost = snapshot_request(company=shop, by=alice)
+    Snapshot.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    fresh = snapshot_request(company=shop, by=alice)
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "lost" in lost.error and fresh.status == "queued"
+
+
+def test_the_wallet_limit_holds(shop, alice, settings):
+    settings.TREASURY_MAX_WALLETS = 1
+    wallet_add(company=shop, chain="ethereum", address=VITALIK, label="Ops", by=alice)
+    with pytest.raises(TreasuryError) as caught:
+        wallet_add(company=shop, chain="solana", address=SOL_OWNER, label="Sol", by=alice)
+    assert caught.value.code == "too_many_wallets"
+
+
 def test_a_snapshot_runs_once(shop, alice):
     snapshot = _run(shop, alice)
     assert snapshot_run(snapshot=snapshot).holdings.count() == snapshot.holdings.count()
