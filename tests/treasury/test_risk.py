@@ -108,3 +108,14 @@ def test_the_api_serves_the_risk(client, shop, alice, django_capture_on_commit_c
         snapshot_run_task(snapshot.pk)
     body = client.get("/api/treasury/risk", headers=headers).json()
     assert body["snapshot"] == snapshot.pk and body["horizons"][1]["days"] == 10
+
+
+def test_student_t_shocks_are_a_setting(shop, alice, settings):
+    settings.TREASURY_RISK_DOF = 4
+    wallet_add(company=shop, chain="ethereum", address=VITALIK, label="Ops", by=alice)
+    snapshot = snapshot_run(snapshot=snapshot_request(company=shop, by=alice))
+    t = treasury_risk(snapshot)
+    settings.TREASURY_RISK_DOF = 0
+    normal = treasury_risk(snapshot)
+    assert t["shocks"] == "student_t (dof 4)" and normal["shocks"] == "normal"
+    assert Decimal(t["horizons"][0]["es_99"]) != Decimal(normal["horizons"][0]["es_99"])
