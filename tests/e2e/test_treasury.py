@@ -66,3 +66,32 @@ def test_a_member_adds_a_wallet_and_sees_snapshots_arrive_live(node, page, membe
     assert page.evaluate("window.__same_document") is True  # swapped in place, not reloaded
     assert page.is_visible('[data-holding="native:ethereum"]')
     assert page.console_errors == []
+
+
+def test_the_treasury_pages_have_no_serious_accessibility_violations(node, browser, member):
+    from tests.e2e.conftest import ADMIN_PASSWORD
+    from tests.e2e.test_accessibility import _violations
+
+    context = browser.new_context(bypass_csp=True)  # axe is injected as an inline script (audit only)
+    page = context.new_page()
+    try:
+        page.goto(node.url + "/accounts/login/?next=/treasury/")
+        page.fill("input[name=username]", member[0])
+        page.fill("input[name=password]", member[1])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/treasury/")
+        page.wait_for_selector('[data-holding="native:ethereum"]', timeout=60_000)
+        assert _violations(page) == []
+        review = page.get_attribute("text=Treasury review", "href")
+        page.goto(node.url + review)
+        assert _violations(page) == []
+        page.context.clear_cookies()
+        page.goto(node.url + "/accounts/login/?next=/console/treasury/")
+        page.fill("input[name=username]", "operator")
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/treasury/")
+        assert "Tess Treasury Co" in page.text_content("main")
+        assert _violations(page) == []
+    finally:
+        context.close()
