@@ -158,7 +158,40 @@ def valuation(request: HttpRequest):
     return {"snapshot": snapshot_json(snapshot), "holdings": [holding_json(h) for h in selectors.holdings_of(snapshot)]}
 
 
-@router.get("/risk", response={200: dict, **ERRORS}, summary="Risk of the latest valuation")
+class RiskHorizonOut(Schema):
+    days: int
+    var_95: Decimal
+    es_95: Decimal
+    var_99: Decimal
+    es_99: Decimal
+
+
+class RiskPositionOut(Schema):
+    asset: str
+    name: str
+    kind: str
+    value_usd: Decimal
+    volatility: float
+    basis: str
+    contribution_es_99_10d: Decimal
+    contribution_es_95_1d: Decimal
+
+
+class RiskOut(Schema):
+    snapshot: int
+    as_of: datetime | None
+    value_usd: Decimal = Decimal(0)
+    paths: int = 0
+    backend: str | None = None
+    shocks: str = "normal"
+    simulated_history: bool = False
+    horizons: list[RiskHorizonOut] = []
+    positions: list[RiskPositionOut] = []
+    correlation: list[list[float]] = []
+    error: str | None = None
+
+
+@router.get("/risk", response={200: RiskOut, **ERRORS}, summary="Risk of the latest valuation")
 def risk(request: HttpRequest):
     """Monte Carlo VaR and expected shortfall (95/99 %, 1 and 10 days) of the latest finished snapshot, with each
     holding's contribution. 404 `no_risk` until a snapshot's risk has been computed."""

@@ -14,7 +14,7 @@ from django.utils import timezone
 from commerce.models import SpotTick
 from mesh.models import Event
 from tests.treasury.conftest import VITALIK, vault
-from treasury.models import Holding
+from treasury.models import Holding, Snapshot
 from treasury.risk import measure, treasury_risk
 from treasury.services import snapshot_request, snapshot_run, wallet_add
 from treasury.tasks import snapshot_run_task
@@ -108,6 +108,23 @@ def test_the_api_serves_the_risk(client, shop, alice, django_capture_on_commit_c
         snapshot_run_task(snapshot.pk)
     body = client.get("/api/treasury/risk", headers=headers).json()
     assert body["snapshot"] == snapshot.pk and body["horizons"][1]["days"] == 10
+    assert body["positions"][0]["basis"].startswith("default")
+    # A run that failed is served with its reason, not as a server error.
+    Snapshot.objects.filter(pk=snapshot.pk).update(risk={"error": "LinAlgError: singular", "positions": [],
+                                                         "horizons": []})  # fmt: skip
+    failed = client.get("/api/treasury/risk", headers=headers)
+    assert failed.status_code == 200 and failed.json()["error"] == "LinAlgError: singular"
+
+
+def test_the_schedule_is_ensured_by_serve():
+    from django_q.models import Schedule
+
+    from treasury.tasks import SNAPSHOT_SCHEDULE, schedules_ensure
+
+    schedules_ensure()
+    schedules_ensure()
+    schedule = Schedule.objects.get(name=SNAPSHOT_SCHEDULE)
+    assert schedule.func == "treasury.tasks.snapshots_due_task" and schedule.minutes == 1
 
 
 def test_student_t_shocks_are_a_setting(shop, alice, settings):
