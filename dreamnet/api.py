@@ -146,6 +146,9 @@ def _mount_app_routers() -> None:
     from computejobs.api import router as compute_router
 
     api.add_router("/compute/", compute_router)
+    from treasury.api import router as treasury_router
+
+    api.add_router("/treasury/", treasury_router)
 
 
 _mount_app_routers()

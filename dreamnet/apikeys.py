@@ -34,6 +34,7 @@ SCOPES: dict[str, str] = {
     "dreamstar": "DreamStar ingestion, search and generation.",
     "mesh": "StarBridge events, Merkle log, receipts and artifacts.",
     "compute": "Compute jobs: simulations, risk, rendering.",
+    "treasury": "A company's treasury: watched wallets, valuation snapshots and risk (company-linked keys).",
 }
 
 # last_used_at is refreshed at most this often, so a busy client does not turn every read into a write.

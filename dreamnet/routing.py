@@ -6,8 +6,10 @@ from django.urls import path
 
 from dreamnet.consumers import StatusConsumer
 from mesh.consumers import ConsoleConsumer
+from treasury.consumers import TreasuryConsumer
 
 websocket_urlpatterns = [
     path("ws/status/", StatusConsumer.as_asgi()),
     path("ws/console/", ConsoleConsumer.as_asgi()),
+    path("ws/treasury/", TreasuryConsumer.as_asgi()),
 ]

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "agents",
     "mesh",
     "computejobs",
+    "treasury",
 ]
 
 MIDDLEWARE = [
@@ -378,6 +379,35 @@ WIRE_DEADLINE_BUSINESS_DAYS = env_int("DREAMNET_WIRE_DEADLINE_BUSINESS_DAYS", 1,
 CARD_SURCHARGE_PERCENT = env_str("DREAMNET_CARD_SURCHARGE_PERCENT", "4")
 COMPLIANCE_THRESHOLD_USD = env_int("DREAMNET_COMPLIANCE_THRESHOLD_USD", 10_000, minimum=0)
 SITE_URL = env_str("DREAMNET_SITE_URL", "http://127.0.0.1:8000").rstrip("/")  # for links sent to Stripe and e-mail
+
+# Treasury (watched wallets and valuation snapshots)
+TREASURY_SOURCES = env_list("DREAMNET_TREASURY_SOURCES", ["simulated"])  # per chain and for prices, tried in order
+for _source in TREASURY_SOURCES:
+    if _source not in ("simulated", "alchemy", "helius", "vechain", "coingecko"):
+        raise ImproperlyConfigured(
+            f"DREAMNET_TREASURY_SOURCES names {_source!r}; use simulated, alchemy, helius, vechain and/or coingecko."
+        )
+TREASURY_PRICE_MAX_AGE_S = env_int("DREAMNET_TREASURY_PRICE_MAX_AGE_S", 900, minimum=1)
+TREASURY_SNAPSHOT_EVERY_MIN = env_int("DREAMNET_TREASURY_SNAPSHOT_EVERY_MIN", 60, minimum=1)
+TREASURY_SIMULATED_SEED = env_int("DREAMNET_TREASURY_SEED", 7)
+TREASURY_HTTP_TIMEOUT_S = env_int("DREAMNET_TREASURY_HTTP_TIMEOUT_S", 8, minimum=1, maximum=120)
+TREASURY_HTTP_RETRIES = env_int("DREAMNET_TREASURY_HTTP_RETRIES", 2, minimum=0, maximum=10)
+TREASURY_MAX_WALLETS = env_int("DREAMNET_TREASURY_MAX_WALLETS", 200, minimum=1)
+TREASURY_RISK_PATHS = env_int("DREAMNET_TREASURY_RISK_PATHS", 50_000, minimum=1_000, maximum=10_000_000)
+TREASURY_RISK_BACKEND = env_str("DREAMNET_TREASURY_RISK_BACKEND", "taichi", choices=("taichi", "numpy"))
+TREASURY_RISK_BUCKET_S = env_int("DREAMNET_TREASURY_RISK_BUCKET_S", 3600, minimum=60)
+TREASURY_RISK_DOF = env_int("DREAMNET_TREASURY_RISK_DOF", 0, minimum=0, maximum=100)  # 0: normal; >2: Student-t
+if 0 < TREASURY_RISK_DOF <= 2:
+    raise ImproperlyConfigured(
+        "DREAMNET_TREASURY_RISK_DOF is 0 (normal shocks) or above 2 (Student-t with a variance)."
+    )
+ALCHEMY_API_KEY = env_secret("ALCHEMY_API_KEY")
+ALCHEMY_URL = env_str("ALCHEMY_URL", "https://{network}.g.alchemy.com/v2")
+HELIUS_API_KEY = env_secret("HELIUS_API_KEY")
+HELIUS_URL = env_str("HELIUS_URL", "https://mainnet.helius-rpc.com")
+VECHAIN_URL = env_str("VECHAIN_URL", "https://mainnet.vechain.org")
+COINGECKO_API_KEY = env_secret("COINGECKO_API_KEY")
+COINGECKO_URL = env_str("COINGECKO_URL", "https://api.coingecko.com")
 
 # Stripe (card and ACH through Checkout; off without a secret key)
 STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY")

@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("mesh.urls")),
     path("", include("agents.urls")),
     path("", include("commerce.urls")),
+    path("", include("treasury.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

@@ -221,6 +221,24 @@ def test_a_montecarlo_job_reports_var_and_the_closed_form():
     assert job.artifacts[0]["name"] == "risk.json"
 
 
+def test_a_portfolio_job_reports_var_contributions_and_the_single_asset_check():
+    with pytest.raises(JobError) as caught:
+        job_create(kind="portfolio", params={"values": [1.0, 2.0], "volatilities": [0.1], "paths": 1})
+    assert set(caught.value.errors) == {"volatilities", "paths"}
+    one = job_create(kind="portfolio", params={"values": [1e6], "volatilities": [0.2], "paths": 100_000, "seed": 1})
+    assert compute_job_task(one.pk) == "succeeded"
+    one.refresh_from_db()
+    for level, exact in one.result["closed_form_var"].items():
+        assert one.result["var"][level] == pytest.approx(exact, rel=0.03)
+    two = job_create(kind="portfolio", params={"values": [1e6, 5e5], "volatilities": [0.15, 0.8],
+                                               "correlation": [[1, 0.3], [0.3, 1]], "horizon_days": 1,
+                                               "shocks": "student_t", "dof": 4, "paths": 20_000})  # fmt: skip
+    assert compute_job_task(two.pk) == "succeeded"
+    two.refresh_from_db()
+    assert two.result["closed_form_var"] is None
+    assert sum(two.result["contributions"]["0.99"]) == pytest.approx(two.result["es"]["0.99"])
+
+
 def test_a_physarum_job_draws_the_network():
     from compute.render import decode_png
     from mesh.services import artifact_read

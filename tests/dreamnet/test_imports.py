@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("dreamnet", "compute", "mesh", "commerce", "agents", "computejobs")
+PACKAGES = ("dreamnet", "compute", "mesh", "commerce", "agents", "computejobs", "treasury")
 
 # What each app may import from the others (the platform is open to all of them).
 ALLOWED = {
@@ -27,6 +27,7 @@ ALLOWED = {
     "commerce": {"mesh", "compute"},
     "agents": {"commerce", "mesh", "compute"},
     "computejobs": {"commerce", "mesh", "compute"},
+    "treasury": {"commerce", "mesh", "compute", "computejobs"},
 }
 
 # The site's modules in dreamnet/: the only ones that may import apps.
