@@ -161,3 +161,49 @@ def _reading(
     if rounds < MIN_ROUNDS:
         return f"all {len(names)} services healthy in {rounds} rounds (correlations need {MIN_ROUNDS})"
     return f"all {len(names)} services healthy and independent: populations {1 / len(names):.2f} each"
+
+
+def heatmap_svg(services: Sequence[str], matrix: Sequence[Sequence[float]]) -> str:
+    """Return an SVG heatmap of ``matrix`` (rows and columns labelled by ``services``), self-contained and static.
+
+    A cell's opacity is ``|ρ_ij| / max |ρ|``; positive terms are drawn in teal, negative in orange. Each cell has
+    a ``<title>`` with its value for hover and screen readers. Presentation attributes only (the CSP allows no
+    inline styles).
+    """
+    from html import escape
+
+    n = len(services)
+    cell, left, top = 56, 110, 24
+    size_w, size_h = left + n * cell + 4, top + n * cell + 4
+    peak = max((abs(x) for row in matrix for x in row), default=0.0) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size_w} {size_h}" width="{size_w}" '
+        f'height="{size_h}" role="img" aria-labelledby="coherence-svg-title" class="coherence-heatmap">',
+        '<title id="coherence-svg-title">Coherence matrix of the measured probe history</title>',
+    ]
+    for j, name in enumerate(services):
+        x = left + j * cell + cell / 2
+        parts.append(
+            f'<text x="{x:.0f}" y="{top - 8}" text-anchor="middle" font-size="10" fill="currentColor">'
+            f"{escape(_label(name)[:12])}</text>"
+        )
+    for i, name in enumerate(services):
+        y = top + i * cell
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell / 2 + 4:.0f}" text-anchor="end" font-size="11" '
+            f'fill="currentColor">{escape(_label(name))}</text>'
+        )
+        for j, value in enumerate(matrix[i]):
+            x = left + j * cell
+            colour = "#0f8b8d" if value >= 0 else "#e07a1f"
+            opacity = min(1.0, abs(value) / peak)
+            label = f"{_label(services[i])} × {_label(services[j])}: {value:.4f}"
+            parts.append(
+                f'<g data-cell="{i}-{j}"><title>{escape(label)}</title>'
+                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{colour}" '
+                f'fill-opacity="{opacity:.3f}" stroke="currentColor" stroke-opacity="0.2"/>'
+                f'<text x="{x + (cell - 2) / 2:.0f}" y="{y + cell / 2 + 3:.0f}" text-anchor="middle" font-size="10" '
+                f'fill="currentColor">{value:.3f}</text></g>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
