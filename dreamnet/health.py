@@ -160,6 +160,24 @@ _PENDING: deque[tuple[datetime, str, dict]] = deque(maxlen=720)
 _PENDING_LOCK = threading.Lock()
 
 
+_LOCAL_CLAIM = [0.0]  # monotonic time of this process's last claim, used while the cache cannot answer
+
+
+def _claim_sample() -> bool:
+    """Claim this sample interval for the caller; through the cache (all processes), or this process alone when
+    the cache is down (Redis failing is something the probes report, not a reason for /api/health to fail)."""
+    try:
+        return bool(cache.add(SAMPLED_KEY, 1, timeout=settings.HEALTH_SAMPLE_S))
+    except Exception as exc:  # the cache backend's own errors (redis.ConnectionError, OSError, ...)
+        logger.warning("health sample throttle falls back to this process: %s", exc)
+        now = time.monotonic()
+        with _PENDING_LOCK:
+            if now - _LOCAL_CLAIM[0] < settings.HEALTH_SAMPLE_S:
+                return False
+            _LOCAL_CLAIM[0] = now
+        return True
+
+
 def health_record(snapshot: dict, *, force: bool = False) -> bool:
     """Store ``snapshot``'s round as a ``HealthSample``; return whether it was stored (or queued to be).
 
@@ -169,7 +187,7 @@ def health_record(snapshot: dict, *, force: bool = False) -> bool:
     """
     from dreamnet.models import HealthSample
 
-    if not force and not cache.add(SAMPLED_KEY, 1, timeout=settings.HEALTH_SAMPLE_S):
+    if not force and not _claim_sample():
         return False
     checked_at = datetime.fromisoformat(snapshot["checked_at"])
     results = {p["name"]: [bool(p["ok"]), float(p["latency_ms"])] for p in snapshot["probes"]}

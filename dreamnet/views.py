@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -38,7 +39,10 @@ def status_coherence(request: HtmxHttpRequest) -> HttpResponse:
 def _coherence_context(snapshot: dict | None) -> dict:
     if snapshot is not None and not any(p["name"] == "database" and p["ok"] for p in snapshot["probes"]):
         return {"coherence": None, "coherence_svg": ""}  # the history lives in the database
-    coherence = coherence_view()
+    try:
+        coherence = coherence_view()
+    except DatabaseError:
+        return {"coherence": None, "coherence_svg": ""}
     svg = heatmap_svg(coherence["services"], coherence["matrix"]) if coherence["matrix"] else ""
     # heatmap_svg escapes every label and formats every number itself.
     return {"coherence": coherence, "coherence_svg": mark_safe(svg)}  # noqa: S308

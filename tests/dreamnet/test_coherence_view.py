@@ -70,6 +70,21 @@ def test_a_round_the_database_refused_is_written_with_the_next():
     assert not health._PENDING
 
 
+def test_a_failing_cache_does_not_fail_the_health_check(client, monkeypatch):
+    monkeypatch.setattr(health, "_LOCAL_CLAIM", [0.0])
+    with mock.patch.object(health.cache, "add", side_effect=ConnectionError("redis is down")):
+        assert client.get("/api/health").status_code == 200
+        assert HealthSample.objects.count() == 1  # this process throttles alone
+        client.get("/api/health")
+    assert HealthSample.objects.count() == 1
+
+
+def test_the_heatmap_partial_says_when_the_history_cannot_be_read(client):
+    with mock.patch("dreamnet.views.coherence_view", side_effect=DatabaseError("gone")):
+        partial = client.get("/status/coherence", headers={"HX-Request": "true"}).content.decode()
+    assert "not answering" in partial
+
+
 def test_the_schedule_task_records_a_round():
     assert health.health_record_task() is True
     assert HealthSample.objects.count() == 1
