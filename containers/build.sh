@@ -17,7 +17,8 @@ base="localhost/debian:$suite"
 # The tools come from Debian; install what is missing and fail loudly when apt cannot.
 missing=()
 for tool in podman buildah debootstrap runc; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  path="$(command -v "$tool" 2>/dev/null || true)"
+  [ -n "$path" ] && [ -x "$path" ] || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]} (apt)"
