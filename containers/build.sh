@@ -66,4 +66,6 @@ done
 started=$SECONDS
 podman build --pull=never --network host "${ca_mount[@]}" \
   --format docker --build-arg "BASE=$base" -f Containerfile -t "$tag" .
+# The previous build of the tag is now untagged; drop it so the cache holds one image (layers stay shared).
+podman image prune -f >/dev/null || true
 echo "== built $tag ($((SECONDS - started)) s)"
