@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV := $(shell command -v uv 2>/dev/null)
 
-.PHONY: run test install lint format lock clean check-python
+.PHONY: run test install lint format lock clean check-python image image-run
 
 run: install
 	$(BIN)/python manage.py serve
@@ -37,6 +37,16 @@ else
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 endif
 	touch $(STAMP)
+
+# The container image, built with no registry: debootstrap of Debian trixie imported into podman, then
+# `podman build` of the Containerfile (containers/build.sh; installs podman, buildah, debootstrap and runc with apt
+# when missing). The base and layers are cached in /var/cache/dreamnet-image. See docs/deploy.md#containers.
+image:
+	containers/build.sh
+
+# Run the built image against PostgreSQL and Redis on this host and place an order through its API (what CI does).
+image-run:
+	containers/ci-run.sh
 
 lint: install
 	$(BIN)/ruff check .

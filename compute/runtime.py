@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Hashable, Mapping
@@ -80,7 +81,15 @@ def import_taichi() -> ModuleType:
     with warnings.catch_warnings():
         # Taichi 1.7.4 calls locale.getdefaultlocale() at import, deprecated since Python 3.11: its noise, not ours.
         warnings.filterwarnings("ignore", ".*getdefaultlocale", DeprecationWarning)
-        import taichi
+        try:
+            import taichi
+        except ImportError as exc:
+            # The container image runs Python 3.13, for which Taichi publishes no build (pyproject's marker).
+            raise ImportError(
+                f"Taichi is not installed for Python {sys.version_info.major}.{sys.version_info.minor} "
+                "(it publishes builds up to 3.12): run compute jobs on a worker with Python 3.12 "
+                "(docs/deploy.md#containers)"
+            ) from exc
 
     return taichi
 

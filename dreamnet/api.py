@@ -6,10 +6,12 @@ The site layer: the only module that imports the apps' routers. What the routers
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from dreamnet.health import health_snapshot
+from dreamnet.health import coherence_view, health_snapshot
 from dreamnet.ninja import AUTH_ERRORS, ApiKeyAuth, DreamNetAPI, require_scope
 
 api = DreamNetAPI(
@@ -37,18 +39,56 @@ class ProbeOut(Schema):
     detail: str
 
 
+class CoherenceWindowOut(Schema):
+    seconds: int
+    start: str
+    end: str
+    rounds: int
+    first: str | None
+    last: str | None
+
+
+class CoherencePairOut(Schema):
+    services: list[str]
+    correlation: float
+
+
+class CoherenceOut(Schema):
+    services: list[str]
+    matrix: list[list[float]] | None
+    healthy_share: list[float] | None
+    purity: float | None
+    entropy: float | None
+    eigenvalues: list[float] | None
+    pairs: list[CoherencePairOut]
+    window: CoherenceWindowOut
+    reading: str
+    source: str
+
+
 class HealthOut(Schema):
     status: str
     checked_at: str
     environment: str
     probes: list[ProbeOut]
+    coherence: CoherenceOut | None = None
 
 
 @platform.get("/health", response={200: HealthOut, 503: HealthOut}, summary="Probe every part of the node")
-def health(request: HttpRequest):
-    """Run the health probes. 200 when every required probe passed (status `ok` or `degraded`), else 503."""
+def health(request: HttpRequest, detail: Literal["coherence"] | None = None):
+    """Run the health probes. 200 when every required probe passed (status `ok` or `degraded`), else 503.
+
+    With `?detail=coherence` the answer adds `coherence`: the 5×5 density matrix of the stored probe history
+    (database, channel layer, task cluster, mesh log, peers) over the last DREAMNET_HEALTH_WINDOW_S seconds, with
+    its purity, von Neumann entropy (bits), eigenvalues and a one-line reading (docs/operations.md)."""
     snapshot = health_snapshot()
+    if detail == "coherence":
+        snapshot["coherence"] = coherence_view() if _database_ok(snapshot) else None
     return Status(503 if snapshot["status"] == "down" else 200, snapshot)
+
+
+def _database_ok(snapshot: dict) -> bool:
+    return any(p["name"] == "database" and p["ok"] for p in snapshot["probes"])
 
 
 class StatOut(Schema):

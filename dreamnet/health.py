@@ -9,18 +9,24 @@ probes with ``@probe(...)`` in their ``ready()``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import shutil
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 class ProbeFailed(Exception):
@@ -123,10 +129,11 @@ def _run(p: _Probe) -> ProbeResult:
     return ProbeResult(name=p.name, ok=ok, required=p.required, latency_ms=latency_ms, detail=detail)
 
 
-def health_snapshot() -> dict:
+def health_snapshot(*, record: bool = True) -> dict:
     """Run every probe and return the snapshot served by /api/health and pushed on /ws/status/.
 
-    ``status`` is ``down`` when a required probe failed, ``degraded`` when only optional ones did.
+    ``status`` is ``down`` when a required probe failed, ``degraded`` when only optional ones did. With
+    ``record`` the round is kept for the coherence view (``health_record``: at most one a DREAMNET_HEALTH_SAMPLE_S).
     """
     results = [_run(p) for p in _PROBES.values()]
     if any(not r.ok and r.required for r in results):
@@ -135,9 +142,126 @@ def health_snapshot() -> dict:
         status = "degraded"
     else:
         status = "ok"
-    return {
+    snapshot = {
         "status": status,
         "checked_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "environment": settings.DREAMNET_ENV,
         "probes": [asdict(r) for r in results],
     }
+    if record:
+        health_record(snapshot)
+    return snapshot
+
+
+SAMPLED_KEY = "dreamnet:health:sampled"
+# Rounds that could not be stored (the database was the part that failed) wait here and are written with the next
+# round that can be: without them a database outage would be missing from its own history.
+_PENDING: deque[tuple[datetime, str, dict]] = deque(maxlen=720)
+_PENDING_LOCK = threading.Lock()
+
+
+_LOCAL_CLAIM = [0.0]  # monotonic time of this process's last claim, used while the cache cannot answer
+
+
+def _claim_sample() -> bool:
+    """Claim this sample interval for the caller; through the cache (all processes), or this process alone when
+    the cache is down (Redis failing is something the probes report, not a reason for /api/health to fail)."""
+    try:
+        return bool(cache.add(SAMPLED_KEY, 1, timeout=settings.HEALTH_SAMPLE_S))
+    except Exception as exc:  # the cache backend's own errors (redis.ConnectionError, OSError, ...)
+        logger.warning("health sample throttle falls back to this process: %s", exc)
+        now = time.monotonic()
+        with _PENDING_LOCK:
+            if now - _LOCAL_CLAIM[0] < settings.HEALTH_SAMPLE_S:
+                return False
+            _LOCAL_CLAIM[0] = now
+        return True
+
+
+def health_record(snapshot: dict, *, force: bool = False) -> bool:
+    """Store ``snapshot``'s round as a ``HealthSample``; return whether it was stored (or queued to be).
+
+    At most one round per DREAMNET_HEALTH_SAMPLE_S across processes (claimed through the cache with ``add``), unless
+    ``force``. Rows older than DREAMNET_HEALTH_HISTORY_H hours are deleted in the same call. When the database
+    refuses the write, the round is queued in this process (up to 720) and written with the next one that succeeds.
+    """
+    from dreamnet.models import HealthSample
+
+    if not force and not _claim_sample():
+        return False
+    checked_at = datetime.fromisoformat(snapshot["checked_at"])
+    results = {p["name"]: [bool(p["ok"]), float(p["latency_ms"])] for p in snapshot["probes"]}
+    with _PENDING_LOCK:
+        _PENDING.append((checked_at, snapshot["status"], results))
+        rows = list(_PENDING)
+        try:
+            HealthSample.objects.bulk_create(
+                [HealthSample(checked_at=at, status=status, results=res) for at, status, res in rows]
+            )
+            HealthSample.objects.filter(
+                checked_at__lt=timezone.now() - timedelta(hours=settings.HEALTH_HISTORY_H)
+            ).delete()
+        except DatabaseError as exc:
+            logger.warning("health round kept in memory (%d waiting): %s", len(rows), exc)
+            return True
+        _PENDING.clear()
+    return True
+
+
+def coherence_view(*, window_s: int | None = None, now: datetime | None = None) -> dict:
+    """Return the coherence object of the stored rounds in the last ``window_s`` seconds (the newest 5000 at most).
+
+    ``matrix`` etc. are None while the window holds no round; ``reading`` then says so.
+    """
+    from dreamnet.coherence import SERVICES, coherence_matrix
+    from dreamnet.models import HealthSample
+
+    window_s = window_s or settings.HEALTH_WINDOW_S
+    end = now or timezone.now()
+    start = end - timedelta(seconds=window_s)
+    rows = list(
+        HealthSample.objects.filter(checked_at__gte=start, checked_at__lte=end)
+        .order_by("-checked_at")
+        .values_list("checked_at", "results")[:5000]
+    )
+    rows.reverse()
+    rounds = [{name: (bool(v[0]), float(v[1])) for name, v in results.items()} for _, results in rows]
+    result = coherence_matrix(rounds, services=SERVICES)
+    window = {
+        "seconds": window_s,
+        "start": start.isoformat(timespec="seconds"),
+        "end": end.isoformat(timespec="seconds"),
+        "rounds": len(rounds),
+        "first": rows[0][0].isoformat(timespec="seconds") if rows else None,
+        "last": rows[-1][0].isoformat(timespec="seconds") if rows else None,
+    }
+    if result is None:
+        return {
+            "services": list(SERVICES),
+            "matrix": None,
+            "healthy_share": None,
+            "purity": None,
+            "entropy": None,
+            "eigenvalues": None,
+            "pairs": [],
+            "window": window,
+            "reading": "no probe rounds stored in the window yet",
+            "source": "measured",
+        }
+    return {
+        "services": list(result.services),
+        "matrix": result.matrix,
+        "healthy_share": result.healthy_share,
+        "purity": result.purity,
+        "entropy": result.entropy,
+        "eigenvalues": result.eigenvalues,
+        "pairs": result.pairs,
+        "window": window,
+        "reading": result.reading,
+        "source": "measured",
+    }
+
+
+def health_record_task() -> bool:
+    """Django-Q2 schedule (every minute): probe and store one round, whatever the throttle says."""
+    return health_record(health_snapshot(record=False), force=True)

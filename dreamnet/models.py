@@ -78,3 +78,23 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.email + ("" if self.confirmed_at else " (unconfirmed)")
+
+
+class HealthSample(models.Model):
+    """One round of the health probes, kept for the coherence view (dreamnet/coherence.py).
+
+    ``results`` maps each probe's name to ``[ok, latency_ms]``. Rows older than DREAMNET_HEALTH_HISTORY_H hours
+    are deleted as new ones are written.
+    """
+
+    checked_at = models.DateTimeField()
+    status = models.CharField(max_length=16)
+    results = models.JSONField(default=dict)
+
+    class Meta:
+        # The coherence window (newest rounds since a time) and the retention delete both range over checked_at.
+        indexes = [models.Index(fields=["checked_at"], name="healthsample_checked_at")]
+        ordering = ["-checked_at"]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.checked_at:%Y-%m-%d %H:%M:%S}"

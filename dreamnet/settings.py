@@ -126,7 +126,7 @@ TEMPLATES = [
 ]
 
 # Database
-DATABASE_URL = env_str("DATABASE_URL", "")
+DATABASE_URL = env_secret("DATABASE_URL") or ""  # or DATABASE_URL_FILE: the URL carries the password
 if DATABASE_URL:
     if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured(
@@ -161,7 +161,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, cache and Channels
-REDIS_URL = env_str("REDIS_URL", "")
+REDIS_URL = env_secret("REDIS_URL") or ""  # or REDIS_URL_FILE
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         f"REDIS_URL must be a redis://, rediss:// or unix:// URL; got {REDIS_URL.split(':', 1)[0]!r}."
@@ -305,6 +305,11 @@ NINJA_NUM_PROXIES = env_int("DREAMNET_NUM_PROXIES", 0, minimum=0)
 # Health
 HEALTH_MIN_FREE_MB = env_int("DREAMNET_HEALTH_MIN_FREE_MB", 512, minimum=0)
 HEALTH_CLUSTER_MAX_AGE_S = env_int("DREAMNET_HEALTH_CLUSTER_MAX_AGE_S", 30, minimum=1)
+# The coherence view (docs/operations.md): probe rounds stored at most every SAMPLE_S, kept HISTORY_H hours,
+# summarised over the last WINDOW_S seconds.
+HEALTH_SAMPLE_S = env_int("DREAMNET_HEALTH_SAMPLE_S", 10, minimum=1, maximum=3600)
+HEALTH_HISTORY_H = env_int("DREAMNET_HEALTH_HISTORY_H", 24, minimum=1)
+HEALTH_WINDOW_S = env_int("DREAMNET_HEALTH_WINDOW_S", 3600, minimum=60, maximum=7 * 86400)
 STATUS_PUSH_INTERVAL_S = env_int("DREAMNET_STATUS_PUSH_INTERVAL_S", 5, minimum=1, maximum=3600)
 
 # StarBridge mesh

@@ -20,6 +20,7 @@ admin.site.login_form = AdminLoginForm  # the sign-in lockout applies to the adm
 urlpatterns = [
     path("", views.home, name="home"),
     path("status", views.status_page, name="status"),
+    path("status/coherence", views.status_coherence, name="status-coherence"),
     path("dreamsnail", views_site.dreamsnail, name="dreamsnail"),
     path("dreamstar", dreamstar_views.dreamstar_page, name="dreamstar"),
     path("foundry", foundry_views.foundry_page, name="foundry"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
 from django.views import defaults
 
 from dreamnet.apikeys import SCOPES
-from dreamnet.health import health_snapshot
+from dreamnet.coherence import heatmap_svg
+from dreamnet.health import coherence_view, health_snapshot
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest, operator_required
 from dreamnet.models import ApiKey
 from dreamnet.selectors import queue_stats
@@ -21,10 +24,28 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def status_page(request: HtmxHttpRequest) -> HttpResponse:
-    """Render the health snapshot; the page then follows /ws/status/ for live updates."""
+    """Render the health snapshot and the coherence view; the page then follows /ws/status/ for live updates."""
     snapshot = health_snapshot()
     template = "dreamnet/status.html#health" if request.htmx else "dreamnet/status.html"
-    return render(request, template, {"health": snapshot}, status=503 if snapshot["status"] == "down" else 200)
+    context = {"health": snapshot, **_coherence_context(snapshot)}
+    return render(request, template, context, status=503 if snapshot["status"] == "down" else 200)
+
+
+def status_coherence(request: HtmxHttpRequest) -> HttpResponse:
+    """The coherence heatmap alone (the status page polls it): the density matrix of the stored probe rounds."""
+    return render(request, "dreamnet/status.html#coherence", _coherence_context(None))
+
+
+def _coherence_context(snapshot: dict | None) -> dict:
+    if snapshot is not None and not any(p["name"] == "database" and p["ok"] for p in snapshot["probes"]):
+        return {"coherence": None, "coherence_svg": ""}  # the history lives in the database
+    try:
+        coherence = coherence_view()
+    except DatabaseError:
+        return {"coherence": None, "coherence_svg": ""}
+    svg = heatmap_svg(coherence["services"], coherence["matrix"]) if coherence["matrix"] else ""
+    # heatmap_svg escapes every label and formats every number itself.
+    return {"coherence": coherence, "coherence_svg": mark_safe(svg)}  # noqa: S308
 
 
 @operator_required

@@ -9,9 +9,10 @@ class MeshConfig(AppConfig):
 
     def ready(self) -> None:
         from dreamnet.health import probe
-        from mesh.health import probe_mesh_log
+        from mesh.health import probe_mesh_log, probe_peers
 
         probe("mesh_log", required=False)(probe_mesh_log)
+        probe("peers", required=False)(probe_peers)
         import mesh.stats  # noqa: F401  (registers the strip's figures)
 
     def serve_setup(self, stdout) -> None:

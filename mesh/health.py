@@ -27,3 +27,20 @@ def probe_mesh_log() -> str:
                 "(run `manage.py mesh_checkpoint`, and check the task cluster)"
             )
     return f"{size} entries; checkpoint at size {covered}"
+
+
+def probe_peers() -> str:
+    """Fail while a registered peer is quarantined or unreachable; no peers is healthy (a node may run alone)."""
+    from mesh.models import Peer
+
+    peers = list(Peer.objects.values_list("origin", "state", "unreachable_since"))
+    if not peers:
+        return "no peers registered"
+    quarantined = [origin for origin, state, _ in peers if state == Peer.State.QUARANTINED]
+    unreachable = [origin for origin, _, since in peers if since is not None]
+    if quarantined:
+        raise ProbeFailed(f"{len(quarantined)} of {len(peers)} peers quarantined: {', '.join(quarantined[:3])}")
+    if unreachable:
+        raise ProbeFailed(f"{len(unreachable)} of {len(peers)} peers unreachable: {', '.join(unreachable[:3])}")
+    suspect = sum(1 for _, state, _ in peers if state == Peer.State.SUSPECT)
+    return f"{len(peers)} peers reachable, {suspect} suspect"

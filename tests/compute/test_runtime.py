@@ -136,3 +136,13 @@ def test_it_keeps_one_resource_per_key() -> None:
     first = runtime.resource(("test", "array"), lambda: np.zeros(3))
 
     assert runtime.resource(("test", "array"), lambda: np.ones(3)) is first
+
+
+def test_a_missing_taichi_says_which_python_to_use(monkeypatch):
+    import sys
+
+    from compute.runtime import import_taichi
+
+    monkeypatch.setitem(sys.modules, "taichi", None)  # as on Python 3.13, where no Taichi build exists
+    with pytest.raises(ImportError, match=r"Taichi is not installed for Python 3\.\d+ .*worker with Python 3\.12"):
+        import_taichi()

@@ -36,6 +36,7 @@ SITE = (
     "dreamnet.api_middleware",
     "dreamnet.urls",
     "dreamnet.asgi",
+    "dreamnet.cli",  # the `dream` command: reads the node identity (mesh)
     "dreamnet.routing",
     "dreamnet.settings",
     "dreamnet.views",

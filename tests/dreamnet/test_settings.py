@@ -125,3 +125,18 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_connection_urls_can_come_from_files(tmp_path):
+    """DATABASE_URL and REDIS_URL carry passwords: *_FILE reads them (containers mount them as secrets)."""
+    url_file = tmp_path / "database_url"
+    url_file.write_text("mysql://db/x\n", encoding="utf-8")
+    result = _check(tmp_path, DATABASE_URL_FILE=str(url_file))
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a PostgreSQL URL" in result.stderr  # the file's URL was read and checked
+    redis_file = tmp_path / "redis_url"
+    redis_file.write_text("http://cache\n", encoding="utf-8")
+    result = _check(tmp_path, REDIS_URL_FILE=str(redis_file))
+    assert "REDIS_URL must be a redis://" in result.stderr
+    result = _check(tmp_path, DATABASE_URL="postgres://db/x", DATABASE_URL_FILE=str(url_file))
+    assert "Set DATABASE_URL or DATABASE_URL_FILE, not both." in result.stderr

@@ -47,3 +47,21 @@ def test_the_theme_toggle_switches_and_remembers(node, page):
     page.reload()
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == after
     assert page.console_errors == []
+
+
+def test_the_coherence_heatmap_updates_live(node, page):
+    page.goto(node.url + "/status")
+    page.wait_for_selector("#coherence", timeout=10_000)
+    # Forty stored rounds in which the database and the task cluster fail together every fourth round.
+    node.python(
+        "from datetime import timedelta; from django.utils import timezone; from dreamnet.models import HealthSample; "
+        "from dreamnet.coherence import SERVICES; now = timezone.now(); "
+        "HealthSample.objects.bulk_create(HealthSample(checked_at=now - timedelta(seconds=10 * i), status='ok', "
+        "results={s: [not (s in ('database', 'task_cluster') and i % 4 == 0), 1.0 + i % 3] for s in SERVICES}) "
+        "for i in range(1, 41))"
+    )
+    # The section polls every 10 s; the swapped-in heatmap reads the stored rounds.
+    page.wait_for_selector("#coherence [data-coherence-reading]:has-text('fail together')", timeout=20_000)
+    assert "database and task cluster" in page.text_content("#coherence [data-coherence-reading]")
+    assert page.locator("#coherence svg rect").count() == 25
+    assert page.console_errors == []

@@ -16,9 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -52,38 +50,7 @@ class Command(BaseCommand):
             raise CommandError(code)
 
     def _setup(self) -> None:
-        call_command("migrate", interactive=False, verbosity=0)
-        if settings.PRODUCTION:
-            call_command("collectstatic", interactive=False, verbosity=0)
-        for config in apps.get_app_configs():
-            setup = getattr(config, "serve_setup", None)
-            if setup is not None:
-                setup(self.stdout)
-        self._ensure_operator()
-
-    def _ensure_operator(self) -> None:
-        User = get_user_model()
-        username = settings.DREAMNET_ADMIN_USERNAME
-        password = settings.DREAMNET_ADMIN_PASSWORD
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            user = User(username=username, is_staff=True, is_superuser=True)
-            if password:
-                user.set_password(password)
-            else:
-                user.set_unusable_password()
-            user.save()
-            self.stdout.write(f"Created the operator account {username!r}.")
-        elif password and not user.check_password(password):
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            self.stdout.write(f"Set the password of {username!r} from DREAMNET_ADMIN_PASSWORD.")
-        if not user.has_usable_password():
-            self.stdout.write(
-                f"The operator {username!r} has no password yet; set one with:\n"
-                f"  {Path(sys.executable).name} manage.py changepassword {username}\n"
-                "or start with DREAMNET_ADMIN_PASSWORD set."
-            )
+        call_command("setup", stdout=self.stdout)
 
     def _start(self, *, host: str, port: int, cluster: bool) -> dict[str, subprocess.Popen]:
         manage = str(Path(settings.BASE_DIR) / "manage.py")
