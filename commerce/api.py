@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from commerce import selectors
-from commerce.models import ONLINE_METHODS, CompanyKey, Order, Quote
+from commerce.models import ONLINE_METHODS, Order, Quote
 from commerce.payments import checkout_start
 from commerce.services import quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence
@@ -31,17 +31,8 @@ ERRORS = {**AUTH_ERRORS, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: Error
 
 
 def _buyer(request: HttpRequest):
-    """Return (user, company) for the session member or the company-scoped key; 403 otherwise."""
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None:
-        link = CompanyKey.objects.select_related("company", "acts_as").filter(api_key=api_key).first()
-        if link is None:
-            raise ApiError(403, "key_not_linked", "This API key is not linked to a company; create it with --company.")
-        return link.acts_as, link.company
-    membership = selectors.membership_for(request.user)
-    if membership is None:
-        raise ApiError(403, "no_company", "Your account is not a member of a company yet; ask your company admin.")
-    return request.user, membership.company
+    """Return (user, company) for the company-scoped key or the session member; 403 otherwise."""
+    return selectors.buyer_for_request(request)
 
 
 class SpotOut(Schema):

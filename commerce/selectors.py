@@ -11,7 +11,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from commerce import pricing
-from commerce.models import CartLine, Company, IntelligenceBrief, Membership, Metal, Order, Product, SpotTick
+from commerce.errors import CommerceError
+from commerce.models import (
+    CartLine,
+    Company,
+    CompanyKey,
+    IntelligenceBrief,
+    Membership,
+    Metal,
+    Order,
+    Product,
+    SpotTick,
+)
 
 
 @dataclass(frozen=True)
@@ -137,3 +148,22 @@ def brief_public(brief: IntelligenceBrief, *, full: bool) -> dict:
         "narrative": brief.narrative if full else None,
         "narrative_source": brief.narrative_source if full else None,
     }
+
+
+def buyer_for_request(request) -> tuple:
+    """Return (user, company) an API request acts for: the company a sent key is linked to (as its ``acts_as``
+    user), else the signed-in member's company. CommerceError 403 ``key_not_linked`` / ``no_company`` otherwise."""
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        link = CompanyKey.objects.select_related("company", "acts_as").filter(api_key=api_key).first()
+        if link is None:
+            raise CommerceError(
+                "This API key is not linked to a company; create it with --company.", code="key_not_linked", status=403
+            )
+        return link.acts_as, link.company
+    membership = membership_for(request.user)
+    if membership is None:
+        raise CommerceError(
+            "Your account is not a member of a company yet; ask your company admin.", code="no_company", status=403
+        )
+    return request.user, membership.company

@@ -13,7 +13,6 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from commerce import selectors as commerce_selectors
-from commerce.models import CompanyKey
 from dreamnet.ninja import AUTH_ERRORS, MAX_OFFSET, ApiError, ErrorOut, key_or_session
 from treasury import selectors
 from treasury.models import Wallet
@@ -22,20 +21,6 @@ from treasury.services import snapshot_request, wallet_add, wallet_remove
 
 router = Router(tags=["treasury"], auth=key_or_session("treasury"))
 ERRORS = {**AUTH_ERRORS, 404: ErrorOut}
-
-
-def _company(request: HttpRequest):
-    """Return (user, company) for the company-linked key or the session member; 403 otherwise."""
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None:
-        link = CompanyKey.objects.select_related("company", "acts_as").filter(api_key=api_key).first()
-        if link is None:
-            raise ApiError(403, "key_not_linked", "This API key is not linked to a company; create it with --company.")
-        return link.acts_as, link.company
-    membership = commerce_selectors.membership_for(request.user)
-    if membership is None:
-        raise ApiError(403, "no_company", "Your account is not a member of a company yet; ask your company admin.")
-    return request.user, membership.company
 
 
 class WalletIn(Schema):
@@ -58,7 +43,7 @@ def _wallet_out(wallet: Wallet) -> dict:
 
 @router.get("/wallets", response={200: list[WalletOut], **ERRORS}, summary="Watched wallets")
 def wallets(request: HttpRequest):
-    _, company = _company(request)
+    _, company = commerce_selectors.buyer_for_request(request)
     return [_wallet_out(w) for w in selectors.wallets_for(company)]
 
 
@@ -70,14 +55,14 @@ def wallet_new(request: HttpRequest, body: WalletIn):
     422 codes: `unsupported_chain`, `bad_address_format`, `bad_checksum` (EIP-55), `bad_base58`, `bad_length`,
     `private_key_refused`, `bad_label`; 409: `wallet_exists`, `too_many_wallets`.
     """
-    user, company = _company(request)
+    user, company = commerce_selectors.buyer_for_request(request)
     wallet = wallet_add(company=company, chain=body.chain, address=body.address, label=body.label, by=user)
     return Status(201, _wallet_out(wallet))
 
 
 @router.delete("/wallets/{wallet_id}", response={204: None, **ERRORS}, summary="Stop watching a wallet")
 def wallet_delete(request: HttpRequest, wallet_id: int):
-    user, company = _company(request)
+    user, company = commerce_selectors.buyer_for_request(request)
     wallet = Wallet.objects.select_related("company").filter(pk=wallet_id, company=company).first()
     if wallet is None:
         raise ApiError(404, "not_found", f"Your company watches no wallet {wallet_id}.")
@@ -108,13 +93,13 @@ class SnapshotOut(Schema):
 def snapshot_new(request: HttpRequest):
     """Queue a valuation of every holding; follow it in GET /snapshots. 409 `snapshot_pending` while one is
     queued or running (its id in `snapshot_id`)."""
-    user, company = _company(request)
+    user, company = commerce_selectors.buyer_for_request(request)
     return Status(202, snapshot_json(snapshot_request(company=company, by=user)))
 
 
 @router.get("/snapshots", response={200: list[SnapshotOut], **ERRORS}, summary="Snapshots, newest first")
 def snapshots(request: HttpRequest, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
-    _, company = _company(request)
+    _, company = commerce_selectors.buyer_for_request(request)
     return [snapshot_json(s) for s in selectors.snapshots_for(company)[offset : offset + limit]]
 
 
@@ -151,7 +136,7 @@ def valuation(request: HttpRequest):
     """The newest finished snapshot with every holding (address or product, quantity, price, source, age).
     While a newer snapshot runs or fails, the last good one is served; `snapshot.age_s` says how old it is.
     404 `no_snapshot` before the first one finishes."""
-    _, company = _company(request)
+    _, company = commerce_selectors.buyer_for_request(request)
     snapshot = selectors.snapshot_latest(company)
     if snapshot is None:
         raise ApiError(404, "no_snapshot", "No snapshot of this treasury has finished yet; POST /snapshots queues one.")
@@ -195,7 +180,7 @@ class RiskOut(Schema):
 def risk(request: HttpRequest):
     """Monte Carlo VaR and expected shortfall (95/99 %, 1 and 10 days) of the latest finished snapshot, with each
     holding's contribution. 404 `no_risk` until a snapshot's risk has been computed."""
-    _, company = _company(request)
+    _, company = commerce_selectors.buyer_for_request(request)
     snapshot = selectors.snapshot_latest(company)
     if snapshot is None or snapshot.risk is None:
         raise ApiError(404, "no_risk", "No risk figures yet: they are computed with each finished snapshot.")
