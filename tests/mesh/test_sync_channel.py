@@ -284,6 +284,32 @@ async def test_clean_close_versus_truncation():
     assert error.value.reason == "truncated"
 
 
+async def test_a_close_after_an_interrupted_send_reads_as_truncated():
+    client, server, a2b, _ = await _pair()
+    delivered, never = asyncio.Event(), asyncio.Event()
+    plain_send = a2b.send
+
+    async def stalling_send(frame: bytes) -> None:
+        await plain_send(frame)
+        if len(a2b.sent) == 4:  # the message's second frame is on the wire; the sender stalls before the third
+            delivered.set()
+            await never.wait()
+
+    client._send_fn = stalling_send
+    sending = asyncio.create_task(client.send(_data(FIRST_PART + 2 * NEXT_PART)))
+    await delivered.wait()
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    with pytest.raises(ChannelError) as error:
+        await client.send(b"a new message would corrupt the stream")
+    assert error.value.reason == "malformed"
+    await client.close()
+    with pytest.raises(ChannelError) as error:
+        await server.recv()
+    assert error.value.reason == "truncated" and "closed after" in str(error.value)
+
+
 async def test_sessions_have_fresh_keys_and_nonces_never_repeat():
     first_client, _, first_wire, _ = await _pair()
     second_client, _, second_wire, _ = await _pair()
