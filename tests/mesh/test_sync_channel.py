@@ -322,6 +322,47 @@ async def test_sessions_have_fresh_keys_and_nonces_never_repeat():
     assert [int.from_bytes(f[:8], "big") for f in first_wire.sent[2:]] == [0, 1]
 
 
+async def test_keys_roll_over_and_the_peer_follows():
+    client, server, a2b, _ = await _pair()
+    client.rekey_every = 3
+    first_key = client._out.k
+    messages = [_data(n, seed=n) for n in (10, FIRST_PART + 10, 5, 7)]  # five frames: one automatic rekey
+    for message in messages:
+        await client.send(message)
+    for message in messages:
+        assert await server.recv() == message
+    assert client._out.k != first_key and server._in.k == client._out.k
+    await server.rekey()
+    await server.send(b"after an explicit rekey")
+    assert await client.recv() == b"after an explicit rekey"
+    a2b.queue.put_nowait(a2b.sent[2])  # a frame from before the rekey no longer authenticates
+    with pytest.raises(ChannelError) as error:
+        await server.recv()
+    assert error.value.reason == "tampered"
+
+
+async def test_transport_failures_end_the_session():
+    client, server, _, _ = await _pair()
+
+    async def broken_send(frame: bytes) -> None:
+        raise OSError("network is unreachable")
+
+    async def broken_recv() -> bytes:
+        raise RuntimeError("the socket went away")
+
+    client._send_fn = broken_send
+    with pytest.raises(ChannelError) as error:
+        await client.send(b"x")
+    assert error.value.reason == "transport" and "unreachable" in str(error.value)
+    server._recv_fn = broken_recv
+    with pytest.raises(ChannelError) as error:
+        await server.recv()
+    assert error.value.reason == "transport"
+    with pytest.raises(ChannelError) as error:
+        await connect(broken_send, broken_recv, identity=ALICE)
+    assert error.value.reason == "handshake_failed"
+
+
 async def test_handshake_times_out_when_the_peer_stays_silent():
     silent = asyncio.Queue()
     with pytest.raises(ChannelError) as error:
