@@ -183,12 +183,22 @@ async def test_initiator_refuses_an_unexpected_responder_before_revealing_itself
     assert server_error.value.reason == "handshake_failed"
 
 
-async def test_a_replayed_identity_payload_does_not_pass_for_its_owner():
-    """MALLORY replays ALICE's signed payload over her own static key: the key binding check refuses it."""
+@pytest.mark.parametrize(
+    ("payload", "says"),
+    [
+        (lambda: ALICE._handshake_payload(), "does not match"),  # ALICE's signed payload, replayed by MALLORY
+        (lambda: b"\xff" * 32 + MALLORY._handshake_payload()[32:], "not a valid point"),
+        (lambda: MALLORY.public_key + MALLORY.signing_key.sign(b"something else").signature, "does not verify"),
+        (lambda: MALLORY.public_key, "has 32 bytes"),
+    ],
+    ids=["replayed", "invalid-point", "bad-signature", "short"],
+)
+async def test_an_identity_payload_that_does_not_bind_the_static_key_is_refused(payload, says):
+    """MALLORY completes the Noise handshake with her own static key but claims a key she cannot prove."""
 
     class Impostor(Identity):
         def _handshake_payload(self) -> bytes:
-            return ALICE._handshake_payload()
+            return payload()
 
     asked = []
     a2b, b2a = Wire(handshake_messages=2), Wire(handshake_messages=1)
@@ -196,7 +206,7 @@ async def test_a_replayed_identity_payload_does_not_pass_for_its_owner():
     client = asyncio.create_task(connect(a2b.send, b2a.recv, identity=Impostor(MALLORY.signing_key)))
     with pytest.raises(ChannelError) as error:
         await server
-    assert error.value.reason == "handshake_failed" and "does not match" in str(error.value)
+    assert error.value.reason == "handshake_failed" and says in str(error.value)
     assert asked == []
     b2a.cut()
     with pytest.raises(ChannelError) as error:
