@@ -12,6 +12,8 @@ import subprocess
 import sys
 
 import pytest
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import serve as ws_serve
 
@@ -432,3 +434,48 @@ def test_the_channel_imports_nothing_from_django():
     code = "import sys, mesh.sync.channel, mesh.sync.transport; print(sorted(m for m in sys.modules if m.startswith('django')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30)
     assert result.stdout.strip() == "[]"
+
+
+class _ReversingConsumer(AsyncWebsocketConsumer):
+    """A Channels consumer serving the channel through QueueTransport, as the Portals endpoint does."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.transport = QueueTransport(lambda data: self.send(bytes_data=data))
+        self.serving = asyncio.create_task(self.serve())
+
+    async def serve(self) -> None:
+        session = await accept(self.transport.send, self.transport.recv, identity=BOB, authorize=lambda key: True)
+        try:
+            while True:
+                await session.send((await session.recv())[::-1])
+        except ChannelError as exc:
+            self.scope["ended"].put_nowait(exc.reason)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        await self.transport.feed(bytes_data if bytes_data is not None else text_data)
+
+    async def disconnect(self, code) -> None:
+        self.transport.feed_eof()
+
+
+async def test_a_channels_consumer_serves_the_channel_through_a_queue_transport():
+    ended: asyncio.Queue = asyncio.Queue()
+    communicator = WebsocketCommunicator(_ReversingConsumer.as_asgi(), "/ws/mesh/sync/")
+    communicator.scope["ended"] = ended
+    connected, _ = await communicator.connect()
+    assert connected
+
+    async def send(data: bytes) -> None:
+        await communicator.send_to(bytes_data=data)
+
+    async def recv() -> bytes:
+        return await communicator.receive_from(timeout=5)
+
+    session = await connect(send, recv, identity=ALICE, expect_peer=BOB.public_key)
+    message = _data(2 * NEXT_PART)
+    await session.send(message)
+    assert await session.recv() == message[::-1]
+    await session.close()
+    assert await asyncio.wait_for(ended.get(), 5) == "closed"
+    await communicator.disconnect()
