@@ -20,8 +20,9 @@ every ``REKEY_EVERY`` frames, so a key stolen from memory does not open earlier 
 ``truncated``.
 
 The module is transport-agnostic: it takes async ``send(bytes)`` and ``recv() -> bytes`` callables; ``recv``
-signals the end of the stream by returning ``None`` (or ``b""``) or raising ``EOFError`` / ``ConnectionError``.
-No Django import: the ``dream`` command and a second node use it without a configured project.
+signals the end of the stream by returning ``None`` (or ``b""``) or raising ``EOFError`` / ``ConnectionError``
+(any other exception ends the session as ``transport``). ``mesh.sync.transport`` adapts websockets to this. No
+Django import, so tools and tests use it without a configured project.
 """
 
 from __future__ import annotations
