@@ -247,7 +247,7 @@ def apply_file(src: str | os.PathLike[str], base: str | os.PathLike[str], dst: s
                *, force: bool = False, progress: Progress = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
     """Rebuild the target of ``src`` from ``base`` into ``dst`` (default: the header's name beside ``src``)."""
     with mapped(src) as view, mapped(base) as b:
-        header, _ = _header(view)
+        header = _header(view)[0]
         target = Path(dst) if dst is not None else Path(src).parent / header["name"]
         if target.resolve() == Path(base).resolve():
             raise FormatError(f"the output {target} is the base itself; choose another with --output")

@@ -112,7 +112,7 @@ def open_file(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None = 
               progress: Progress = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
     """Verify ``src`` and write its content to ``dst`` (default: the header's name beside ``src``)."""
     with mapped(src) as view:
-        header, _ = _header(view)
+        header = _header(view)[0]
         target = Path(dst) if dst is not None else Path(src).parent / header["name"]
         with atomic_file(target, force=force) as out:
             unpack_into(view, out, progress=progress)
