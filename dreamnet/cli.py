@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from mesh.sync import cli as sync_cli
+from mesh.sync import cli_node as sync_cli
 
 app = typer.Typer(help="DreamNet node commands.", no_args_is_help=True, add_completion=False)
 

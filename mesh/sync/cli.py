@@ -200,18 +200,15 @@ def verify(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the file verbs and the node verbs (init, stats, friend) to the ``dream`` app."""
-    from mesh.sync import cli_node
-
+    """Add the file verbs to ``app`` (:func:`mesh.sync.cli_node.register` adds them with the node verbs)."""
     app.command("pack")(pack)
     app.command("open")(open_)
     app.command("verify")(verify)
     app.command("delta")(delta)
     app.command("fractal")(fractal)
-    cli_node.register(app)
 
 
-if __name__ == "__main__":  # pragma: no cover - ``python -m mesh.sync.cli`` works without the console script
+if __name__ == "__main__":  # ``python -m mesh.sync.cli``: the file verbs alone, without Django
     standalone = typer.Typer(no_args_is_help=True, add_completion=False)
     register(standalone)
     sys.exit(standalone())

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mesh.sync import cli as file_verbs
 from mesh.sync.cli import EXIT_IO, EXIT_REFUSED, JsonOpt, fail
 
 CHUNKS_DIR = "chunks"  # DREAMNET_HOME/chunks: the node's chunk store (mesh.sync.chunks.ChunkStore)
@@ -205,6 +206,8 @@ def friend_ls(as_json: JsonOpt = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the file verbs (pack, open, verify, delta, fractal) and the node verbs to the ``dream`` app."""
+    file_verbs.register(app)
     app.command("init")(init)
     app.command("stats")(stats)
     app.add_typer(friend_app, name="friend")
