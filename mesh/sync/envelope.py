@@ -196,12 +196,16 @@ def mapped(path: str | os.PathLike[str]) -> Iterator[memoryview]:
         if os.fstat(f.fileno()).st_size == 0:
             yield memoryview(b"")
             return
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            view = memoryview(m)
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(m)
+        try:
+            yield view
+        finally:
             try:
-                yield view
-            finally:
                 view.release()
+                m.close()
+            except BufferError:  # slices still referenced (by an exception's traceback): unmapped when they go
+                pass
 
 
 class OutputExists(FileExistsError):
