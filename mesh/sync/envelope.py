@@ -140,12 +140,21 @@ class EnvelopeWriter:
     def flush(self) -> None:  # the zstd stream writer calls it; the file is flushed once, at the end
         pass
 
+    def set_digest(self, field: str, hexdigest: str) -> None:
+        """Fill in the header's digest ``field``, written as 64 zeros while the payload streamed (a digest has a
+        fixed length, so the header keeps its length and the payload its offset)."""
+        placeholder = f'"{field}":"{"0" * 64}"'.encode()
+        check_digest(hexdigest, field)
+        if self.header_bytes.count(placeholder) != 1:
+            raise ValueError(f"the header has no placeholder for {field!r}")
+        self.header_bytes = self.header_bytes.replace(placeholder, f'"{field}":"{hexdigest}"'.encode())
+
     def finish(self) -> None:
         prefix = PREFIX.pack(self.magic, self.version, 0, len(self.header_bytes), self.size, self.hasher.digest())
         self.out.write(blake3.blake3(prefix + self.header_bytes).digest())
         end = self.out.tell()
         self.out.seek(self.start)
-        self.out.write(prefix)
+        self.out.write(prefix + self.header_bytes)
         self.out.seek(end)
 
 

@@ -12,7 +12,7 @@ of records, all integers big-endian::
 
 Both files are cut into content-defined chunks (:mod:`mesh.sync.chunks`); a target chunk the base also has
 becomes a copy (adjacent copies merge), the others are grouped (at most 1 MiB) and compressed against the base
-region at the same distance from the last matching chunk (256 KiB either side), so a small edit inside a chunk
+region at the same distance from the last matching chunk (64 KiB either side), so a small edit inside a chunk
 costs about its own size, not the chunk's. Applying checks the base's digest before anything else: a delta
 applied to the wrong base is refused.
 """
@@ -47,8 +47,8 @@ VERSION = 1
 SUFFIX = ".qdlt"
 DEFAULT_LEVEL = 3
 GROUP_MAX = 1 << 20
-MARGIN = 256 * 1024
-WINDOW_LOG = 22  # covers the largest window (1.5 MiB) plus a group (1 MiB)
+MARGIN = 64 * 1024
+WINDOW_LOG = 22  # covers the largest window (1 MiB + 128 KiB) plus a group (1 MiB)
 FIELDS: dict[str, type] = {
     "base_blake3": str,
     "base_size": int,
