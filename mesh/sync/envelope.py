@@ -27,6 +27,7 @@ import shutil
 import struct
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,17 +284,25 @@ def _fsync_dir(path: Path) -> None:
 
 
 class HashingSink:
-    """A write target that hashes and counts what it is given and passes it on (or drops it, for verify)."""
+    """A write target that hashes and counts what it is given and passes it on (or drops it, for verify).
 
-    def __init__(self, out: BinaryIO | None = None, progress: Progress = None):
+    With ``background`` the hashing runs on another thread, in order (BLAKE3 releases the GIL), while the caller
+    decompresses the next step; only for ``bytes`` chunks, which cannot change under it.
+    """
+
+    def __init__(self, out: BinaryIO | None = None, progress: Progress = None, *, background: bool = False):
         self.out, self.progress = out, progress
         self.hasher = blake3.blake3()
         self.size = 0
+        self.pool = ThreadPoolExecutor(max_workers=1) if background else None
 
     def write(self, data: bytes | memoryview) -> int:
         if self.out is not None:
             self.out.write(data)
-        self.hasher.update(data)
+        if self.pool is not None and isinstance(data, bytes):
+            self.pool.submit(self.hasher.update, data)
+        else:
+            self.hasher.update(data)
         self.size += len(data)
         if self.progress is not None:
             self.progress(len(data))
@@ -303,6 +312,8 @@ class HashingSink:
         pass
 
     def hexdigest(self) -> str:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
         return self.hasher.hexdigest()
 
 

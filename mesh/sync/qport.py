@@ -101,7 +101,7 @@ def unpack_into(data: bytes | memoryview, out: BinaryIO | None, *, progress: Pro
     """
     header, payload = _header(data)
     check_one_frame(payload, header["size"])
-    sink = HashingSink(out, progress)
+    sink = HashingSink(out, progress, background=len(payload) >= STEP)
     inflate(payload, header["size"], sink)
     if sink.hexdigest() != header["blake3"]:
         raise FormatError("content digest mismatch: the content is not the one the header names")
