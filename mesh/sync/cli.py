@@ -172,12 +172,12 @@ def open_(
     as_json: JsonOpt = False,
 ) -> None:
     """Verify FILE and write the original (atomically; an existing output only with --force)."""
-    from mesh.sync.files import open_any
+    from mesh.sync.files import open_any, size_hint
 
     _existing("open", file)
     if base is not None:
         _existing("open", base)
-    with guarded("open"), progress_for(_size_of(file), f"open {file.name}") as progress:
+    with guarded("open"), progress_for(size_hint(file), f"open {file.name}") as progress:
         result = open_any(file, output, base=base, force=force, progress=progress)
     _report(result, as_json, f"verified {file} (.{result['format']}) and wrote {result['output']}")
 
@@ -188,12 +188,12 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Verify FILE completely without writing anything; exit 1 with the reason when it is refused."""
-    from mesh.sync.files import verify_any
+    from mesh.sync.files import size_hint, verify_any
 
     _existing("verify", file)
     if base is not None:
         _existing("verify", base)
-    with guarded("verify"), progress_for(_size_of(file), f"verify {file.name}") as progress:
+    with guarded("verify"), progress_for(size_hint(file), f"verify {file.name}") as progress:
         result = verify_any(file, base=base, progress=progress)
     scope = "" if result["complete"] else " (structure and digests only: give --base to rebuild and check it)"
     _report(result, as_json, f"ok: {file} is a valid .{result['format']}{scope}")

@@ -89,7 +89,7 @@ def pack_any(src: str | os.PathLike[str], kind: str, dst: str | os.PathLike[str]
              base: str | os.PathLike[str] | None = None, level: int | None = None, force: bool = False,
              progress: Progress = None) -> dict[str, Any]:  # fmt: skip
     """Pack ``src`` as ``kind`` into ``dst`` (default: ``src`` + the format's suffix, beside it)."""
-    src = Path(src)
+    src = Path(os.path.abspath(src))  # "." and "dir/" have a name; symlinks are not followed
     if kind not in SUFFIXES:
         raise ValueError(f"unknown format {kind!r}; choose one of {', '.join(SUFFIXES)}")
     if kind == "qdlt" and base is None:
@@ -109,6 +109,24 @@ def pack_any(src: str | os.PathLike[str], kind: str, dst: str | os.PathLike[str]
     else:
         header = _dreamfile_pack(src, output, force=force)
     return _result(kind, output, header) | {"source": str(src)}
+
+
+def size_hint(path: str | os.PathLike[str]) -> int:
+    """The size of what opening ``path`` produces, read from its header without verifying anything (for a
+    progress bar); the file's own size when the header cannot be read."""
+    import json
+    import struct
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(50)
+            magic, _, _, header_len, _, _ = struct.unpack(">4sBBIQ32s", prefix)
+            if magic in (b"QPRT", b"QDLT", b"FRCL") and header_len < 1 << 20:
+                return int(json.loads(f.read(header_len))["size"])
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        pass
+    return path.stat().st_size
 
 
 def _dreamfile_unpack(src: Path) -> tuple[dict[str, Any], bytes]:

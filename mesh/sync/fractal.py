@@ -162,7 +162,10 @@ def scan(root: str | os.PathLike[str]) -> tuple[str, str, list[dict[str, Any]], 
             st = full.lstat()
             if stat.S_ISLNK(st.st_mode):
                 target = os.readlink(full)
-                resolved = full.resolve()
+                try:
+                    resolved = full.resolve()
+                except (RuntimeError, OSError):
+                    raise FormatError(f"symlink {rel} is part of a symlink loop; refused") from None
                 if not resolved.is_relative_to(real_top):
                     raise FormatError(f"symlink {rel} points outside the folder ({target}); refused")
                 found[rel] = {"path": rel, "target": target, "type": "symlink"}
