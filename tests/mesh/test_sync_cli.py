@@ -191,3 +191,16 @@ def test_friend_add_on_first_use_with_tofu():
         assert json.loads(added.stdout)["pinned_via"] == "tofu"
     finally:
         node.close()
+
+
+def test_large_inputs_get_a_progress_bar_on_a_terminal_only(monkeypatch):
+    from mesh.sync import cli
+
+    with cli.progress_for(10 * 1024 * 1024, "pack") as progress:
+        assert progress is None  # stderr is not a terminal under pytest: scripts get no bar
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    with cli.progress_for(1024, "pack") as progress:
+        assert progress is None  # small inputs: no bar
+    with cli.progress_for(10 * 1024 * 1024, "pack") as progress:
+        assert callable(progress)
+        progress(5 * 1024 * 1024)
