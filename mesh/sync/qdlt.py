@@ -183,6 +183,9 @@ def _replay(header: dict[str, Any], payload: memoryview, base: memoryview | None
             pos += _DATA.size
             if length == 0 or w0 + wlen > base_size:
                 raise FormatError(f"record {count} has an empty body or a window outside the {base_size}-byte base")
+            if length > GROUP_MAX or wlen > GROUP_MAX + 2 * MARGIN:
+                raise FormatError(f"record {count} holds {length} bytes with a {wlen}-byte window; a writer makes "
+                                  f"at most {GROUP_MAX} and {GROUP_MAX + 2 * MARGIN}")  # fmt: skip
             if pos + packed_len > len(payload):
                 raise FormatError(f"record {count} (data) is truncated: {len(payload) - pos} of {packed_len} bytes")
             packed = payload[pos : pos + packed_len]

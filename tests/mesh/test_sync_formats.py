@@ -207,6 +207,8 @@ def test_crafted_records_outside_the_base_are_refused():
         qdlt.apply(crafted(b"X" + bytes(16)), base)
     with pytest.raises(FormatError, match=r"record 1 .copy. is truncated"):
         qdlt.apply(crafted(b"C" + bytes(4)), base)
+    with pytest.raises(FormatError, match="a writer makes at most"):
+        qdlt.apply(crafted(struct.pack(">cQIII", b"D", 0, 100, 2 << 20, 10) + bytes(10)), base)
     with pytest.raises(FormatError, match="header says 2 records"):
         qdlt.apply(crafted(struct.pack(">cQQ", b"C", 0, 50), records=2), base)
 
