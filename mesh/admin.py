@@ -91,9 +91,9 @@ class PeerStateChangeInline(admin.TabularInline):
 
 @admin.register(Peer)
 class PeerAdmin(ReadOnlyAdmin):
-    list_display = ["origin", "url", "state", "score", "size", "last_seen_at", "last_result", "pinned_via"]
+    list_display = ["origin", "label", "url", "state", "score", "size", "last_seen_at", "last_result", "pinned_via"]
     list_filter = ["state", "pinned_via"]
-    search_fields = ["origin", "url"]
+    search_fields = ["origin", "label", "url"]
     exclude = ["root_hash"]
     inlines = [PeerStateChangeInline]
 

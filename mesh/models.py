@@ -196,6 +196,7 @@ class Peer(models.Model):
 
     url = models.CharField(max_length=500, unique=True)
     origin = models.CharField(max_length=255, unique=True)  # the key name and checkpoint origin line
+    label = models.CharField(max_length=100, blank=True)  # the operator's own name for the peer ("friend")
     verifier_key = models.CharField(max_length=400)
     pinned_via = models.CharField(max_length=16, choices=PinnedVia.choices)
     state = models.CharField(max_length=16, choices=State.choices, default=State.TRUSTED)

@@ -84,15 +84,21 @@ def peer_discover(*, url: str) -> NodeInfo:
     )
 
 
-def peer_register(*, url: str, verifier_key: str, by: User | str | None = None, tofu: bool = False) -> Peer:
+def peer_register(
+    *, url: str, verifier_key: str, by: User | str | None = None, tofu: bool = False, label: str = ""
+) -> Peer:
     """Register the node at ``url`` and pin ``verifier_key``; the node must present exactly that key.
 
     ``tofu`` records that the key came from :func:`peer_discover` and an operator confirmed it, rather than
-    from the peer's operator out of band. Writes the Peer and its first state change; publishes
-    ``peer.registered``. Raises PeerError: ``invalid_url``, ``invalid_key``, ``self_peer``, ``peer_exists``
-    (409), ``peer_unreachable``, ``peer_bad_response``, ``key_mismatch``.
+    from the peer's operator out of band; ``label`` is the operator's own name for it (at most 100 characters).
+    Writes the Peer and its first state change; publishes ``peer.registered``. Raises PeerError: ``invalid_url``,
+    ``invalid_key``, ``self_peer``, ``peer_exists`` (409), ``peer_unreachable``, ``peer_bad_response``,
+    ``key_mismatch``, ``label_too_long``.
     """
     url = check_url(url)
+    label = label.strip()
+    if len(label) > 100:
+        raise PeerError("A peer's label is at most 100 characters.", code="label_too_long")
     verifier = verifier_from_key(verifier_key)
     ours = node_identity()
     if verifier.public_key == ours.signer.public_key or verifier.name == ours.origin:
@@ -114,6 +120,7 @@ def peer_register(*, url: str, verifier_key: str, by: User | str | None = None, 
             peer = Peer.objects.create(
                 url=url,
                 origin=verifier.name,
+                label=label,
                 verifier_key=verifier_key.strip(),
                 pinned_via=pinned_via,
                 state=State.TRUSTED,
