@@ -221,9 +221,9 @@ class FakeMediaServer:
         handler._send(200, reply)
 
     def _livepeer(self, handler, method: str, path: str, body: Any) -> None:
-        if handler.headers.get("Authorization") != "Bearer lp-test-key" and not path.startswith("/download/"):
-            if not path.startswith("/upload/"):
-                return handler._send(401, {"errors": ["Unauthorized"]})
+        signed = path.startswith("/download/") or path.startswith("/upload/")  # URLs that carry their own token
+        if handler.headers.get("Authorization") != "Bearer lp-test-key" and not signed:
+            return handler._send(401, {"errors": ["Unauthorized"]})
         if method == "POST" and path == "/api/asset/request-upload":
             with self.lock:
                 asset_id = f"asset-{len(self.assets) + 1}"
