@@ -91,6 +91,8 @@ def product_image(request: HtmxHttpRequest, sku: str) -> HttpResponse:
     response = HttpResponse(artifact_read(item.image), content_type=item.image.media_type)
     response["Cache-Control"] = "public, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
+    # Only the browser's own image viewer (inline styles) may run, sandboxed, if the picture is opened alone.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return response
 
 

@@ -18,6 +18,9 @@ from mesh.models import Artifact
 from mesh.services import artifact_read
 
 
+MEDIA_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
 def _mission(mission_id: int) -> Mission:
     return get_object_or_404(
         Mission.objects.select_related("agent", "receipt", "artifact"), pk=mission_id, kind__in=KINDS
@@ -60,6 +63,9 @@ def media_file(request: AuthenticatedHtmxRequest, mission_id: int, digest: str) 
     response = HttpResponse(artifact_read(artifact), content_type=artifact.media_type)
     response["Content-Disposition"] = f'inline; filename="{artifact.name}"'
     response["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own, the browser shows the file in its built-in viewer, which styles itself inline: allow
+    # that, and nothing else, in a sandbox (the page's own CSP would block the viewer's styles).
+    response["Content-Security-Policy"] = MEDIA_CSP
     return response
 
 
