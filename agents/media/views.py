@@ -17,7 +17,6 @@ from dreamnet.http import AuthenticatedHtmxRequest, operator_required
 from mesh.models import Artifact
 from mesh.services import artifact_read
 
-
 MEDIA_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
