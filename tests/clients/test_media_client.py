@@ -45,7 +45,7 @@ def test_a_key_makes_a_video_then_transcodes_it(media):
     source = video["files"][0]["blake3"]
     transcode = _ran(media, media.post("/api/media/transcodes", json={"source": source}))
     assert [f["name"].rsplit("-", 1)[1] for f in transcode["files"]] == ["360p.mp4", "240p.mp4"]
-    listed = media.get("/api/media/", params={"kind": "transcode"})
+    listed = media.get("/api/media", params={"kind": "transcode"})
     assert [m["id"] for m in listed.json()] == [transcode["id"]]
 
 
