@@ -1,7 +1,8 @@
 """The offline media backend: what runs when no media provider is configured, labelled as offline output.
 
 Pure module (no Django): images are traced by the Taichi renderer (compute.render) from a scene drawn from the
-prompt's digest; videos are rendered frame by frame by the same renderer around an orbiting camera and encoded
+prompt's digest (where Taichi is not installed, as in the Python 3.13 container image, a procedural NumPy picture
+stands in, and the output says which); videos are rendered frame by frame by the same renderer around an orbiting camera and encoded
 to H.264 MP4 with PyAV; speech is spoken by espeak-ng into a WAV file. Nothing here calls the network.
 """
 
@@ -83,22 +84,44 @@ def scene_for(prompt: str, *, width: int, height: int, angle: float = 0.0, sampl
     }
 
 
-def _render(prompt: str, *, width: int, height: int, angle: float = 0.0) -> np.ndarray:
+RENDERER = "Taichi path tracer (compute.render)"
+PROCEDURAL = "procedural picture (Taichi is not installed for this Python)"
+
+
+def procedural(prompt: str, *, width: int, height: int, angle: float = 0.0) -> np.ndarray:
+    """Return a picture drawn with NumPy alone: a prompt-coloured gradient and a disc that moves with ``angle``."""
+    p = _palette(prompt)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    top, bottom = np.array(p[0:3]) * 255, np.array(p[3:6]) * 255
+    t = (y / max(1, height - 1))[..., None]
+    pixels = top * (1 - t) + bottom * t
+    cx, cy = width * (0.5 + 0.25 * math.sin(angle)), height * (0.55 + 0.1 * math.cos(angle))
+    disc = (x - cx) ** 2 + (y - cy) ** 2 <= (min(width, height) * (0.15 + 0.1 * p[9])) ** 2
+    pixels[disc] = np.array(p[6:9]) * 200 + 55
+    return pixels.clip(0, 255).astype(np.uint8)
+
+
+def _render(prompt: str, *, width: int, height: int, angle: float = 0.0) -> tuple[np.ndarray, str]:
+    """Return (pixels, generator): the renderer's picture, or the procedural one where Taichi is missing (the
+    container image's Python has no Taichi build)."""
     from compute.render import render_scene
 
-    return render_scene(scene_for(prompt, width=width, height=height, angle=angle)).image
+    try:
+        return render_scene(scene_for(prompt, width=width, height=height, angle=angle)).image, RENDERER
+    except ImportError:
+        return procedural(prompt, width=width, height=height, angle=angle), PROCEDURAL
 
 
 def image(*, prompt: str, width: int, height: int, n: int = 1) -> MediaResult:
     """Render ``n`` PNG images of ``prompt`` (each from its own camera angle) with the Taichi renderer."""
     from compute.render import encode_png
 
-    pngs = [encode_png(_render(prompt, width=width, height=height, angle=0.4 * i)) for i in range(n)]
+    rendered = [_render(prompt, width=width, height=height, angle=0.4 * i) for i in range(n)]
     return MediaResult(
-        files=[(f"image-{i + 1}.png", "image/png", png) for i, png in enumerate(pngs)],
+        files=[(f"image-{i + 1}.png", "image/png", encode_png(pixels)) for i, (pixels, _g) in enumerate(rendered)],
         units=n,
         source=LABEL,
-        detail={"generator": "Taichi path tracer (compute.render), offline"},
+        detail={"generator": f"{rendered[0][1]}, offline"},
     )
 
 
@@ -128,9 +151,10 @@ def video(
     ``on_frame(done, total)`` is called after each frame (progress; it may raise to stop the render).
     """
     total = seconds * fps
-    frames = []
+    frames, generator = [], RENDERER
     for index in range(total):
-        frames.append(_render(prompt, width=width, height=height, angle=2 * math.pi * index / total))
+        pixels, generator = _render(prompt, width=width, height=height, angle=2 * math.pi * index / total)
+        frames.append(pixels)
         if on_frame is not None:
             on_frame(index + 1, total)
     content = encode_mp4(frames, fps=fps)
@@ -138,7 +162,7 @@ def video(
         files=[("video.mp4", "video/mp4", content)],
         units=media_duration_s(content),
         source=LABEL,
-        detail={"generator": f"Taichi path tracer, {total} frames at {fps} fps, H.264 by PyAV, offline"},
+        detail={"generator": f"{generator}, {total} frames at {fps} fps, H.264 by PyAV, offline"},
     )
 
 

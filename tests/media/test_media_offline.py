@@ -106,3 +106,33 @@ def test_unsupported_sizes_durations_and_voices_are_refused_before_anything_runs
             media_request(kind=kind, data=data)
         assert refused.value.code == code
     assert not Mission.objects.exists() and not BudgetEntry.objects.exists()
+
+
+def test_without_taichi_the_offline_image_is_procedural_and_says_so(monkeypatch):
+    import compute.render
+
+    def no_taichi(*args, **kwargs):
+        raise ImportError("Taichi is not installed for Python 3.13")
+
+    monkeypatch.setattr(compute.render, "render_scene", no_taichi)
+    mission = _run("image", prompt="A silver round", size="64x64")
+    assert mission.status == Mission.Status.SUCCEEDED, mission.error
+    assert "procedural" in mission.steps.get(number=1).output["detail"]["generator"]
+    assert Image.open(io.BytesIO(_content(mission))).size == (64, 64)
+
+
+def test_an_operator_cancel_stops_an_offline_video_between_frames(monkeypatch):
+    from agents.media import offline
+
+    mission = media_request(kind="video", data={"prompt": "A long clip", "size": "64x64", "seconds": 4})
+    real = offline._render
+
+    def render_then_cancel(*args, **kwargs):
+        Mission.objects.filter(pk=mission.pk).update(cancel_requested=True)  # an operator presses Cancel
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(offline, "_render", render_then_cancel)
+    mission = mission_run(mission_id=mission.pk)
+    assert (mission.status, mission.stop_reason) == (Mission.Status.CANCELLED, Mission.StopReason.CANCELLED)
+    assert mission.error.startswith("Cancelled by an operator.") and not mission.output.get("artifacts")
+    assert BudgetEntry.objects.get(mission=mission).actual_usd == 0
