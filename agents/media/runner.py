@@ -169,7 +169,8 @@ class MediaKind:
     def forecast(self, *, agent, data: dict[str, Any], model: str) -> Forecast:
         from agents.budget import media_price_for
 
-        worst = media_worst_cost(units=self.worst_units(data), price=media_price_for(model))
+        # The missions console's generic forecast passes its raw form data: clean it (idempotent on clean data).
+        worst = media_worst_cost(units=self.worst_units(self.clean(data)), price=media_price_for(model))
         return forecast_of(model=model, calls=[worst])
 
     # run -----------------------------------------------------------------------------------------------------

@@ -79,3 +79,11 @@ def test_an_operator_attaches_the_image_to_a_product(client, olivia, catalog):  
     client.force_login(olivia)
     bad = client.post(reverse("agents:media-attach", args=[mission.pk]), {"product": "nope", "index": 0})
     assert bad.status_code == 422 and "No product has the SKU" in bad.content.decode()
+
+
+def test_the_generic_missions_forecast_answers_for_a_media_kind(client, olivia):
+    client.force_login(olivia)
+    response = client.get(reverse("agents:forecast"), {"kind": "image", "agent": "media-studio", "prompt": "x"})
+    assert response.status_code == 200  # a reason or a figure, never a server error
+    mission = mission_run(mission_id=media_request(kind="speech", data={"text": "Hello."}).pk)
+    assert client.get(mission.get_absolute_url()).status_code == 200
