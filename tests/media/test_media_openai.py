@@ -176,3 +176,12 @@ def test_a_failed_livepeer_asset_ends_the_mission_with_its_reason(fake_media, se
     fake_media.mode["livepeer"] = "fail"
     mission = _run("transcode", source=video.output["artifacts"][0]["blake3"])
     assert mission.status == Mission.Status.FAILED and "invalid video file" in mission.error
+
+
+def test_a_video_job_left_waiting_is_counted_because_the_provider_bills_it(fake_media, settings):
+    settings.MEDIA_VIDEO_MAX_WAIT_S = 0
+    fake_media.polls_to_finish = 1000
+    mission = _run("video", prompt="A very slow clip", seconds=4)
+    assert (mission.status, mission.stop_reason) == (Mission.Status.FAILED, Mission.StopReason.TIMEOUT)
+    assert "may still bill it" in mission.error and "Counted $0.400000" in mission.error
+    assert _entry(mission).actual_usd == Decimal("0.40") == mission.cost_usd
