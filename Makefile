@@ -28,6 +28,9 @@ check-python:
 		{ echo "$(PYTHON) is older than 3.12; Django 6 needs 3.12+ (pyenv install 3.12)."; exit 1; }
 
 $(STAMP): pyproject.toml constraints.txt | check-python
+	@# espeak-ng: the offline text-to-speech of speech missions (agents/media, docs/media.md).
+	@command -v espeak-ng >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq espeak-ng >/dev/null; } || echo "espeak-ng is missing: offline speech needs it"
 ifdef UV
 	test -x $(BIN)/python || $(UV) venv --python $(PYTHON) $(VENV)
 	$(UV) pip install --python $(BIN)/python -c constraints.txt -e ".[dev]"

@@ -8,7 +8,17 @@ from django.http import HttpRequest
 
 from agents.budget import budget_cap_set, month_of
 from agents.foundry.models import Hybrid
-from agents.models import Agent, Budget, BudgetEntry, LlmCall, Mission, MissionStep, ModelPrice, RequestFile
+from agents.models import (
+    Agent,
+    Budget,
+    BudgetEntry,
+    LlmCall,
+    MediaPrice,
+    Mission,
+    MissionStep,
+    ModelPrice,
+    RequestFile,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,6 +50,14 @@ class AgentAdmin(admin.ModelAdmin):
 class ModelPriceAdmin(admin.ModelAdmin):
     list_display = ["model", "provider", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "effective_from"]
     list_filter = ["provider"]
+    search_fields = ["model"]
+    date_hierarchy = "effective_from"
+
+
+@admin.register(MediaPrice)
+class MediaPriceAdmin(admin.ModelAdmin):
+    list_display = ["model", "provider", "unit", "usd_per_unit", "effective_from", "source"]
+    list_filter = ["provider", "unit"]
     search_fields = ["model"]
     date_hierarchy = "effective_from"
 

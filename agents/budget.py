@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from agents.errors import AgentsError, BudgetRefused, UnpricedModel
 from agents.llm.pricing import Price, worst_case_cost
-from agents.models import Budget, BudgetEntry, Mission, ModelPrice
+from agents.media.pricing import MediaPrice as MediaUnitPrice
+from agents.models import Budget, BudgetEntry, MediaPrice, Mission, ModelPrice
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -41,6 +42,19 @@ def price_for(model: str, *, on: date | None = None) -> Price:
     if row is None:
         raise UnpricedModel(model)
     return Price(row.model, row.input_per_mtok, row.cached_input_per_mtok, row.output_per_mtok)
+
+
+def media_price_for(model: str, *, on: date | None = None) -> MediaUnitPrice:
+    """Return the media price of ``model`` (per image or per second) in effect on ``on`` (today), or raise
+    UnpricedModel."""
+    row = (
+        MediaPrice.objects.filter(model=model, effective_from__lte=on or timezone.now().date())
+        .order_by("-effective_from")
+        .first()
+    )
+    if row is None:
+        raise UnpricedModel(model)
+    return MediaUnitPrice(row.model, row.unit, row.usd_per_unit)
 
 
 def _budget_defaults(month: date) -> dict:
@@ -88,8 +102,6 @@ def budget_reserve(
     Locks the month's budget row. Raises UnpricedModel or BudgetRefused; publishes ``budget.soft_limit`` once a
     month (after commit) when the month's committed spend reaches the soft limit.
     """
-    from mesh import publish_on_commit
-
     with transaction.atomic():
         budget = _budget_locked(month_of())
         past_soft = budget.committed_usd >= budget.soft_limit_usd
@@ -97,45 +109,64 @@ def budget_reserve(
         chosen = fallback_model if switched else model
         price = price_for(chosen)
         worst = worst_case_cost(prompt_tokens=prompt_tokens, max_tokens=max_tokens, price=price)
-        if budget.committed_usd + worst > budget.cap_usd:
-            raise BudgetRefused(
-                f"The call's worst case ${worst} does not fit this month's budget: ${budget.spent_usd} spent and "
-                f"${budget.reserved_usd} reserved of ${budget.cap_usd}."
-            )
-        agent = mission.agent
-        if agent.monthly_cap_usd is not None:
-            used = BudgetEntry.objects.filter(budget=budget, agent=agent).aggregate(
-                total=Coalesce(Sum(Coalesce("actual_usd", "reserved_usd")), ZERO)
-            )["total"]
-            if used + worst > agent.monthly_cap_usd:
-                raise BudgetRefused(
-                    f"The call's worst case ${worst} does not fit agent {agent.slug}'s monthly cap: "
-                    f"${used} used of ${agent.monthly_cap_usd}."
-                )
-        if mission.budget_usd is not None:
-            used = BudgetEntry.objects.filter(mission=mission).aggregate(
-                total=Coalesce(Sum(Coalesce("actual_usd", "reserved_usd")), ZERO)
-            )["total"]
-            if used + worst > mission.budget_usd:
-                raise BudgetRefused(
-                    f"The call's worst case ${worst} does not fit the mission's cap: ${used} used of "
-                    f"${mission.budget_usd}."
-                )
-        entry = BudgetEntry.objects.create(
-            budget=budget, mission=mission, agent=agent, model=chosen, reserved_usd=worst
-        )
-        budget.reserved_usd += worst
-        if budget.soft_warned_at is None and budget.committed_usd >= budget.soft_limit_usd:
-            budget.soft_warned_at = timezone.now()
-            payload = {
-                "month": budget.month.isoformat(),
-                "cap_usd": str(budget.cap_usd),
-                "soft_limit_usd": str(budget.soft_limit_usd),
-                "committed_usd": str(budget.committed_usd),
-            }
-            publish_on_commit("budget.soft_limit", payload)
-        budget.save(update_fields=["reserved_usd", "soft_warned_at", "updated_at"])
+        entry = _reserve_locked(budget=budget, mission=mission, model=chosen, worst=worst)
     return Reservation(entry=entry, price=price, switched_to_fallback=switched)
+
+
+def budget_reserve_usd(*, mission: Mission, model: str, worst_usd: Decimal, note: str = "") -> BudgetEntry:
+    """Reserve ``worst_usd`` for one call of ``mission`` to ``model`` that is not priced in tokens (a media call:
+    images or seconds at the media price table's rate) and return the entry to settle.
+
+    The same caps as :func:`budget_reserve` (the month, the agent's monthly cap, the mission's own cap). Locks
+    the month's budget row. Raises BudgetRefused; publishes ``budget.soft_limit`` as budget_reserve does.
+    """
+    with transaction.atomic():
+        budget = _budget_locked(month_of())
+        return _reserve_locked(budget=budget, mission=mission, model=model, worst=worst_usd, note=note)
+
+
+def _reserve_locked(*, budget: Budget, mission: Mission, model: str, worst: Decimal, note: str = "") -> BudgetEntry:
+    """Check ``worst`` against every cap and write the reservation; the caller holds ``budget`` locked."""
+    from mesh import publish_on_commit
+
+    if budget.committed_usd + worst > budget.cap_usd:
+        raise BudgetRefused(
+            f"The call's worst case ${worst} does not fit this month's budget: ${budget.spent_usd} spent and "
+            f"${budget.reserved_usd} reserved of ${budget.cap_usd}."
+        )
+    agent = mission.agent
+    if agent.monthly_cap_usd is not None:
+        used = BudgetEntry.objects.filter(budget=budget, agent=agent).aggregate(
+            total=Coalesce(Sum(Coalesce("actual_usd", "reserved_usd")), ZERO)
+        )["total"]
+        if used + worst > agent.monthly_cap_usd:
+            raise BudgetRefused(
+                f"The call's worst case ${worst} does not fit agent {agent.slug}'s monthly cap: "
+                f"${used} used of ${agent.monthly_cap_usd}."
+            )
+    if mission.budget_usd is not None:
+        used = BudgetEntry.objects.filter(mission=mission).aggregate(
+            total=Coalesce(Sum(Coalesce("actual_usd", "reserved_usd")), ZERO)
+        )["total"]
+        if used + worst > mission.budget_usd:
+            raise BudgetRefused(
+                f"The call's worst case ${worst} does not fit the mission's cap: ${used} used of ${mission.budget_usd}."
+            )
+    entry = BudgetEntry.objects.create(
+        budget=budget, mission=mission, agent=agent, model=model, reserved_usd=worst, note=note[:200]
+    )
+    budget.reserved_usd += worst
+    if budget.soft_warned_at is None and budget.committed_usd >= budget.soft_limit_usd:
+        budget.soft_warned_at = timezone.now()
+        payload = {
+            "month": budget.month.isoformat(),
+            "cap_usd": str(budget.cap_usd),
+            "soft_limit_usd": str(budget.soft_limit_usd),
+            "committed_usd": str(budget.committed_usd),
+        }
+        publish_on_commit("budget.soft_limit", payload)
+    budget.save(update_fields=["reserved_usd", "soft_warned_at", "updated_at"])
+    return entry
 
 
 def budget_settle(*, entry: BudgetEntry, cost: Decimal, note: str = "") -> BudgetEntry:

@@ -40,6 +40,10 @@ RUNNERS: dict[str, str] = {
     "ingest": "agents.dreamstar.runners.ingest",
     "generate": "agents.dreamstar.runners.generate",
     "codegen": "agents.codegen.runner",
+    "image": "agents.media.runners.image",
+    "video": "agents.media.runners.video",
+    "speech": "agents.media.runners.speech",
+    "transcode": "agents.media.runners.transcode",
 }
 
 

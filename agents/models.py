@@ -87,6 +87,36 @@ class ModelPrice(models.Model):
         return f"{self.model} from {self.effective_from}"
 
 
+class MediaPrice(models.Model):
+    """What a media model costs per unit (an image, or a second of video or audio) from ``effective_from`` on.
+
+    The media half of the price table: the governor reserves ``units x usd_per_unit`` before a media call and
+    settles what the call produced. The latest row whose date is not in the future wins.
+    """
+
+    class Unit(models.TextChoices):
+        IMAGE = "image"
+        SECOND = "second"
+
+    model = models.CharField(max_length=100)
+    provider = models.CharField(max_length=20, default="openai")
+    unit = models.CharField(max_length=8, choices=Unit.choices)
+    usd_per_unit = models.DecimalField(**PRICE)
+    effective_from = models.DateField()
+    source = models.CharField(max_length=200, blank=True, help_text="Where the price was read, and when.")
+
+    class Meta:
+        ordering = ["model", "-effective_from"]
+        constraints = [
+            # Also serves the governor's lookup: latest effective_from <= today for one model.
+            models.UniqueConstraint(fields=["model", "effective_from"], name="mediaprice_one_per_day"),
+            models.CheckConstraint(condition=models.Q(usd_per_unit__gte=0), name="mediaprice_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} ${self.usd_per_unit}/{self.unit} from {self.effective_from}"
+
+
 class Budget(models.Model):
     """One calendar month's envelope (UTC). ``reserved_usd`` + ``spent_usd`` never exceed ``cap_usd``.
 
@@ -181,6 +211,11 @@ class Mission(models.Model):
         INGEST = "ingest"
         GENERATE = "generate"
         CODEGEN = "codegen"
+        # Media missions (agents/media): one provider call each, priced per image or per second.
+        IMAGE = "image"
+        VIDEO = "video"
+        SPEECH = "speech"
+        TRANSCODE = "transcode"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

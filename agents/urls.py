@@ -6,6 +6,7 @@ from agents import views
 from agents.codegen import views as codegen_views
 from agents.dreamstar import views as dreamstar_views
 from agents.foundry import views as foundry_views
+from agents.media import views as media_views
 from agents.watcher import views as watcher_views
 
 app_name = "agents"
@@ -35,6 +36,10 @@ urlpatterns = [
         dreamstar_views.dreamstar_generation,
         name="dreamstar-generation",
     ),
+    path("console/media/", media_views.media_console, name="media"),
+    path("console/media/<int:mission_id>/", media_views.media_page, name="media-mission"),
+    path("console/media/<int:mission_id>/files/<str:digest>", media_views.media_file, name="media-file"),
+    path("console/media/<int:mission_id>/attach", media_views.media_attach_view, name="media-attach"),
     path("console/foundry/", foundry_views.foundry_console, name="foundry"),
     path("console/foundry/hybrids/<int:hybrid_id>/evaluate", foundry_views.foundry_evaluate, name="foundry-evaluate"),
     path("console/foundry/hybrids/<int:hybrid_id>/promote", foundry_views.foundry_promote, name="foundry-promote"),

@@ -54,6 +54,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_editable = ["stock", "active"]
     search_fields = ["sku", "name", "brand"]
     readonly_fields = ["fine_oz"]
+    raw_id_fields = ["image"]  # an artifact digest; operators attach generated images from the media console
     inlines = [PriceTierInline]
 
 

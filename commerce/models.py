@@ -59,6 +59,10 @@ class Product(models.Model):
     min_quantity = models.PositiveIntegerField(default=1)
     stock = models.IntegerField(default=0)
     active = models.BooleanField(default=True)
+    image = models.ForeignKey(
+        "mesh.Artifact", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Picture on the product page: an image artifact (a generated one, attached from a media mission).",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["metal", "fine_oz", "sku"]

@@ -229,6 +229,29 @@ def company_key_link(*, api_key, slug: str, username: str | None = None):
 # Cart ----------------------------------------------------------------------------------------------------
 
 
+def product_image_set(*, sku: str, artifact, by: User | None = None) -> Product:
+    """Make the image ``artifact`` (a mesh Artifact of type image/*) the picture on product ``sku``'s page.
+
+    Locks the product row; publishes ``product.image_set`` after commit. Raises CommerceError for an unknown
+    product (404) or an artifact that is not an image (422).
+    """
+    if not str(artifact.media_type).startswith("image/"):
+        raise CommerceError(
+            f"Artifact {artifact.blake3[:12]}… is {artifact.media_type}; a product picture must be an image.",
+            code="not_an_image",
+            status=422,
+        )
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        if product is None:
+            raise CommerceError(f"No product has the SKU {sku!r}.", code="unknown_product", status=404)
+        product.image = artifact
+        product.save(update_fields=["image"])
+        payload = {"sku": product.sku, "artifact": artifact.blake3}
+        mesh.publish_on_commit("product.image_set", payload, actor=by)
+    return product
+
+
 def _check_quantity(product: Product, quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise CommerceError("Quantity must be a whole number of at least 1.", code="bad_quantity")

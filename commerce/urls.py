@@ -11,6 +11,7 @@ urlpatterns = [
     path("metals/intelligence/subscribe/<slug:slug>", views.subscribe, name="subscribe"),
     path("metals/intelligence/billing", views.billing_portal, name="billing-portal"),
     path("metals/<slug:sku>", views.product, name="product"),
+    path("metals/<slug:sku>/image", views.product_image, name="product-image"),
     path("cart/", views.cart, name="cart"),
     path("cart/badge/", views.cart_badge, name="cart-badge"),
     path("cart/<slug:sku>", views.cart_update, name="cart-update"),

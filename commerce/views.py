@@ -83,6 +83,19 @@ def product(request: HtmxHttpRequest, sku: str) -> HttpResponse:
     return render(request, "commerce/product.html", context)
 
 
+def product_image(request: HtmxHttpRequest, sku: str) -> HttpResponse:
+    """The product's picture (an image artifact, often a generated one), served from the artifact store."""
+    from mesh.services import artifact_read
+
+    item = get_object_or_404(selectors.catalog().select_related("image"), sku=sku, image__isnull=False)
+    response = HttpResponse(artifact_read(item.image), content_type=item.image.media_type)
+    response["Cache-Control"] = "public, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    # Only the browser's own image viewer (inline styles) may run, sandboxed, if the picture is opened alone.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
 def _cart_context(request, membership: Membership) -> dict:
     spots = selectors.spot_latest()
     lines, total = [], 0

@@ -175,6 +175,9 @@ def _mount_app_routers() -> None:
     from agents.foundry.api import router as foundry_router
 
     api.add_router("/foundry/", foundry_router)
+    from agents.media.api import router as media_router
+
+    api.add_router("/media", media_router)
     from mesh.api import dreamsnail_router
     from mesh.api import router as mesh_router
 

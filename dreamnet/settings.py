@@ -494,6 +494,18 @@ DREAMSTAR_TOP_K = env_int("DREAMNET_DREAMSTAR_TOP_K", 6, minimum=1, maximum=20)
 DREAMSTAR_EMBEDDING_MODEL = env_str("DREAMNET_DREAMSTAR_EMBEDDING_MODEL", "")
 if DREAMSTAR_CHUNK_OVERLAP >= DREAMSTAR_CHUNK_CHARS:
     raise ImproperlyConfigured("DREAMNET_DREAMSTAR_CHUNK_OVERLAP must be below DREAMNET_DREAMSTAR_CHUNK_CHARS.")
+# Media missions (docs/media.md): image, video, speech and transcode. The provider follows DREAMNET_LLM_PROVIDER
+# (openai with OPENAI_API_KEY, else offline: the Taichi renderer, PyAV and espeak-ng, labelled as offline).
+MEDIA_IMAGE_MODEL = env_str("DREAMNET_MEDIA_IMAGE_MODEL", "gpt-image-1")
+MEDIA_VIDEO_MODEL = env_str("DREAMNET_MEDIA_VIDEO_MODEL", "sora-2")
+MEDIA_SPEECH_MODEL = env_str("DREAMNET_MEDIA_SPEECH_MODEL", "gpt-4o-mini-tts")
+MEDIA_TIMEOUT_S = env_int("DREAMNET_MEDIA_TIMEOUT_S", 120, minimum=1, maximum=600)  # one provider request
+MEDIA_VIDEO_POLL_S = env_int("DREAMNET_MEDIA_VIDEO_POLL_S", 5, minimum=0, maximum=60)
+MEDIA_VIDEO_MAX_WAIT_S = env_int("DREAMNET_MEDIA_VIDEO_MAX_WAIT_S", 900, minimum=1, maximum=3600)
+MEDIA_OFFLINE_FPS = env_int("DREAMNET_MEDIA_OFFLINE_FPS", 8, minimum=1, maximum=30)
+# Livepeer Studio transcodes when its key is set; otherwise PyAV encodes the same renditions locally.
+LIVEPEER_API_KEY = env_secret("LIVEPEER_API_KEY")
+LIVEPEER_API_URL = env_str("LIVEPEER_API_URL", "https://livepeer.studio/api")
 # Agent foundry: nightly evolution is off while FOUNDRY_NIGHTLY_HYBRIDS is 0.
 FOUNDRY_NIGHTLY_HYBRIDS = env_int("DREAMNET_FOUNDRY_NIGHTLY_HYBRIDS", 0, minimum=0, maximum=20)
 FOUNDRY_BUDGET_SHARE_PCT = env_int("DREAMNET_FOUNDRY_BUDGET_SHARE_PCT", 10, minimum=1, maximum=100)

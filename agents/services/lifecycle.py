@@ -94,8 +94,14 @@ def mission_create(
             f"A mission cap is a positive amount in US dollars below {MAX_MISSION_CAP:,}.", code="bad_budget"
         )
     cleaned = _clean_input(kind, data)
-    provider = _provider_name()
-    chosen = model_for(agent=agent, provider=provider, requested=model.strip() if model else None)
+    runner = runner_for(kind) if kind not in (Mission.Kind.TASK, Mission.Kind.BRIEF) else None
+    requested = model.strip() if model else None
+    if runner is not None and hasattr(runner, "model"):  # media kinds pick their own backend and model
+        provider = runner.provider()
+        chosen = runner.model(provider=provider, requested=requested)
+    else:
+        provider = _provider_name()
+        chosen = model_for(agent=agent, provider=provider, requested=requested)
     forecast = mission_forecast(agent=agent, kind=kind, data=cleaned, model=chosen)  # raises UnpricedModel
     budget = budget_for_month()
     if forecast.first_call_usd > budget.remaining_usd:

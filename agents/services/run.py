@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -176,11 +177,13 @@ def mission_step_add(
     started,
     progress: int,
     llm_call_seq: int | None = None,
+    cost_usd: Decimal | None = None,
 ) -> MissionStep:
     """Store finished step ``number`` of ``mission`` (once: the number is unique per mission), move its progress
     to ``progress`` percent (at most 99 until it finishes), renew its lease and publish ``mission.step.finished``.
 
-    ``llm_call_seq`` links the step to the cassette's call of that number (its cost becomes the step's cost).
+    ``llm_call_seq`` links the step to the cassette's call of that number (its cost becomes the step's cost);
+    ``cost_usd`` is the cost of a step whose call is not an LLM call (a media call the runner settled itself).
     """
     call = LlmCall.objects.get(mission=mission, seq=llm_call_seq) if llm_call_seq is not None else None
     progress = max(0, min(99, progress))
@@ -191,7 +194,7 @@ def mission_step_add(
             llm_call=call,
             summary=summary[:200],
             output=output,
-            cost_usd=call.cost_usd if call else ZERO,
+            cost_usd=call.cost_usd if call else (cost_usd or ZERO),
             started_at=started,
             finished_at=timezone.now(),
         )
@@ -229,9 +232,10 @@ def mission_run(*, mission_id: int, provider: Provider | None = None) -> Mission
         return None
     try:
         budget_settle_abandoned(mission=mission)
-        provider = provider or provider_configured(mission.provider)
         if mission.kind in (Mission.Kind.TASK, Mission.Kind.BRIEF):
-            return _run_turns(mission, provider)
+            return _run_turns(mission, provider or provider_configured(mission.provider))
+        if provider is None and not hasattr(runner_for(mission.kind), "provider"):  # media kinds call no LLM
+            provider = provider_configured(mission.provider)
         return _run_runner(mission, provider)
     except Exception as exc:
         logger.exception("Mission %s failed", mission_id)
@@ -375,6 +379,7 @@ def mission_finish(
                 "turns": mission.turns,
                 "llm_calls": [digest for digest, _status in calls],
                 "output_blake3": output["artifact_blake3"],
+                **({"artifacts": [a["blake3"] for a in data["artifacts"]]} if data and data.get("artifacts") else {}),
             },
             started=mission.started_at or mission.created_at,
             finished=now,

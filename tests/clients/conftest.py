@@ -120,6 +120,7 @@ def seeded(transactional_db) -> None:
 
     importlib.import_module("agents.migrations.0002_seed_agents_and_prices").seed(apps, None)
     importlib.import_module("agents.migrations.0005_codegen").seed(apps, None)
+    importlib.import_module("agents.migrations.0008_media").seed(apps, None)
     seed_basics(apps, None)
 
 

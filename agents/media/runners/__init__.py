@@ -1,0 +1,1 @@
+"""Runner modules of the media mission kinds, named in agents.kinds.RUNNERS."""
