@@ -181,6 +181,7 @@ class Mission(models.Model):
         INGEST = "ingest"
         GENERATE = "generate"
         CODEGEN = "codegen"
+        REPORT = "report"  # run by reports.runner (registered by the reports app)
 
     class Status(models.TextChoices):
         QUEUED = "queued"
