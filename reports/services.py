@@ -197,7 +197,7 @@ def report_render(*, report: Report) -> Report:
     html_artifact = artifact_store(content=html.encode(), name=f"{name}.html", media_type="text/html")
     pdf_artifact = artifact_store(content=pdf, name=f"{name}.pdf", media_type="application/pdf")
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("company").get(pk=report.pk)
+        report = Report.objects.select_for_update(of=("self",)).select_related("company", "mission").get(pk=report.pk)
         if report.receipt_id is None:
             report.receipt = receipt_issue(
                 operation="report.render",
