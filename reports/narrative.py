@@ -35,7 +35,7 @@ def value_text(value: Any, unit: str) -> str:
         return qty(value, "oz")
     if unit == "s":
         return qty(value, "s")
-    if unit == "count":
+    if unit in ("count", "qty"):
         return qty(value)
     return str(value)
 

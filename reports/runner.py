@@ -7,6 +7,7 @@ model is configured), 3 render + receipt, 4 e-mail (scheduled reports and those 
 
 from __future__ import annotations
 
+from smtplib import SMTPException
 from typing import Any
 
 from django.utils import timezone
@@ -96,13 +97,17 @@ def run(*, mission, provider) -> Outcome:
             output={"html_blake3": report.html.blake3, "pdf_blake3": report.pdf.blake3,
                     "receipt": report.receipt.log_index},
         )  # fmt: skip
+    error = ""
     if report.email_approvers and not _done(mission, 4):
         started = timezone.now()
-        sent = services.report_email(report=report)
+        try:
+            sent = services.report_email(report=report)
+        except (OSError, SMTPException) as exc:  # the report stands; the e-mail is what failed
+            sent, error = [], f"The report is ready but the e-mail to the approvers failed: {exc}"
+        summary = f"e-mailed to {len(sent)} approver(s)" if sent else "no approver with an e-mail address"
         mission_step_add(
-            mission=mission, number=4, started=started, progress=99,
-            summary=f"e-mailed to {len(sent)} approver(s)" if sent else "no approver with an e-mail address",
-            output={"to": sent},
+            mission=mission, number=4, started=started, progress=99, summary=error or summary,
+            output={"to": sent, "error": error},
         )  # fmt: skip
     report.refresh_from_db()
     data = {
@@ -113,4 +118,4 @@ def run(*, mission, provider) -> Outcome:
         "report_receipt": report.receipt.log_index,
         "narrative_source": report.narrative_source,
     }
-    return Outcome(Mission.Status.SUCCEEDED, Mission.StopReason.COMPLETED, "", report.narrative, data)
+    return Outcome(Mission.Status.SUCCEEDED, Mission.StopReason.COMPLETED, error, report.narrative, data)

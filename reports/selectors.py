@@ -3,7 +3,8 @@
 A figures dict is plain JSON (decimals as strings) so that its canonical form can be hashed: the report's
 receipt names that digest. Every number a report shows comes from here; the HTML/PDF only formats it.
 
-``headline`` items and table cells carry a ``unit`` (``usd``, ``count``, ``oz``, ``pct``, ``s``, ``text``) that
+``headline`` items and table cells carry a ``unit`` (``usd``, ``usd4``, ``count``, ``qty``, ``oz``, ``pct``, ``s``,
+``text``) that
 the template formats with the ``numbers`` filters.
 """
 
@@ -22,6 +23,7 @@ from reports.periods import Period
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+OZ = Decimal("0.000001")
 SPENT_STATUSES = (
     Order.Status.PAID,
     Order.Status.ALLOCATED,
@@ -90,7 +92,7 @@ def orders_figures(scope: Scope) -> dict[str, Any]:
         metals[metal][0] += fine_oz * quantity
         metals[metal][1] += line_total
     labels = dict(Metal.choices)
-    rows = [[labels.get(m, m), str(oz.normalize()), money(usd)] for m, (oz, usd) in sorted(metals.items())]
+    rows = [[labels.get(m, m), str(oz.quantize(OZ)), money(usd)] for m, (oz, usd) in sorted(metals.items())]
     out["tables"].append(
         {
             "title": "Spend by metal",
@@ -139,12 +141,9 @@ def holdings_figures(scope: Scope) -> dict[str, Any]:
     out["tables"].append(
         {
             "title": "Holdings",
-            "columns": ["Holding", "Asset", "Quantity", "Value"],
-            "units": ["text", "text", "text", "usd"],
-            "rows": [
-                [h.label, h.symbol or h.asset, f"{h.quantity} {h.unit}".strip(), money(h.value_usd)]
-                for h in holdings[:40]
-            ],
+            "columns": ["Holding", "Asset", "Quantity", "Unit", "Value"],
+            "units": ["text", "text", "qty", "text", "usd"],
+            "rows": [[h.label, h.symbol or h.asset, h.quantity, h.unit, money(h.value_usd)] for h in holdings[:40]],
         }
     )
     out["charts"].append(

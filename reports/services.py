@@ -27,7 +27,7 @@ from reports import selectors
 from reports.errors import ReportsError
 from reports.models import Report, ReportSchedule
 from reports.narrative import narrative_request, narrative_template
-from reports.periods import PeriodError, period_default, period_parse, period_previous
+from reports.periods import Period, PeriodError, period_default, period_parse, period_previous
 from reports.render import html_render, pdf_render
 from reports.types import COMPANY, OPERATOR, TYPES, ReportType
 
@@ -130,7 +130,7 @@ def report_request(
 def report_figures_store(*, report: Report) -> Report:
     """Compute the report's figures with its type's selector and store them with their BLAKE3 digest."""
     kind = report_type_get(report.type)
-    parsed = period_parse(report.period, today=max(report.period_start, timezone.now().date()))
+    parsed = Period(report.period, report.period_start, report.period_end)
     figures = kind.figures(selectors.Scope(period=parsed, company=report.company))
     figures = {
         "type": kind.slug,

@@ -5,6 +5,7 @@ PDF by e-mail. One PDF per test (WeasyPrint takes about a second)."""
 from __future__ import annotations
 
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 
 from agents.llm import canonical
 from mesh.entries import blake3_hex
@@ -63,3 +64,19 @@ def test_a_period_with_no_data_gives_an_honest_empty_report(shop, orders):
     assert "There was no activity to report in 2025-01" in text
     assert "$0.00" in text
     assert len(mail.outbox) == 0  # not asked to e-mail
+
+
+class RefusingMailServer(BaseEmailBackend):
+    """An e-mail backend whose server refuses the connection."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+
+def test_a_failed_e_mail_leaves_the_report_ready_and_says_so(settings, shop, orders):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingMailServer"}}
+    report = report_make(type="orders", company=shop, period="2025-02", email=True)
+
+    assert report.status == "succeeded" and report.pdf_id is not None
+    assert "the e-mail to the approvers failed: [Errno 111] Connection refused" in report.mission.error
+    assert report.emailed_at is None and report.emailed_to == []
