@@ -69,6 +69,7 @@ def orders_figures(scope: Scope) -> dict[str, Any]:
     placed = sum(row["n"] for row in by_status)
     out["empty"] = placed == 0
     average = (spend / paid_count) if paid_count else ZERO
+    statuses = dict(Order.Status.choices)
     out["headline"] = [
         _item("Orders placed", placed, "count"),
         _item("Spend (paid orders)", money(spend), "usd"),
@@ -81,7 +82,7 @@ def orders_figures(scope: Scope) -> dict[str, Any]:
             "title": "Orders by status",
             "columns": ["Status", "Orders", "Total"],
             "units": ["text", "count", "usd"],
-            "rows": [[row["status"], row["n"], money(row["total"])] for row in by_status],
+            "rows": [[statuses.get(row["status"], row["status"]), row["n"], money(row["total"])] for row in by_status],
         }
     )
     metals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
