@@ -31,6 +31,12 @@ $(STAMP): pyproject.toml constraints.txt | check-python
 	@# espeak-ng: the offline text-to-speech of speech missions (agents/media, docs/media.md).
 	@command -v espeak-ng >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq espeak-ng >/dev/null; } || echo "espeak-ng is missing: offline speech needs it"
+	@# WeasyPrint (reports' PDFs) needs Pango, HarfBuzz and a font from Debian; install them once if missing.
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so.0' || ! ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1; then \
+		echo "Installing WeasyPrint's Debian libraries (libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null; \
+	fi
 ifdef UV
 	test -x $(BIN)/python || $(UV) venv --python $(PYTHON) $(VENV)
 	$(UV) pip install --python $(BIN)/python -c constraints.txt -e ".[dev]"

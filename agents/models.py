@@ -216,6 +216,7 @@ class Mission(models.Model):
         VIDEO = "video"
         SPEECH = "speech"
         TRANSCODE = "transcode"
+        REPORT = "report"  # run by reports.runner (registered by the reports app)
 
     class Status(models.TextChoices):
         QUEUED = "queued"

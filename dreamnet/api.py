@@ -192,6 +192,9 @@ def _mount_app_routers() -> None:
     from treasury.api import router as treasury_router
 
     api.add_router("/treasury/", treasury_router)
+    from reports.api import router as reports_router
+
+    api.add_router("/reports", reports_router)
 
 
 _mount_app_routers()

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "mesh",
     "computejobs",
     "treasury",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("commerce.urls")),
     path("", include("treasury.urls")),
+    path("", include("reports.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("dreamnet", "compute", "mesh", "commerce", "agents", "computejobs", "treasury")
+PACKAGES = ("dreamnet", "compute", "mesh", "commerce", "agents", "computejobs", "treasury", "reports")
 
 # What each app may import from the others (the platform is open to all of them).
 ALLOWED = {
@@ -28,6 +28,8 @@ ALLOWED = {
     "agents": {"commerce", "mesh", "compute"},
     "computejobs": {"commerce", "mesh", "compute"},
     "treasury": {"commerce", "mesh", "compute", "computejobs"},
+    # Reports read every domain app's figures and run as agent missions; no app imports reports.
+    "reports": {"commerce", "mesh", "compute", "agents", "computejobs", "treasury"},
 }
 
 # The site's modules in dreamnet/: the only ones that may import apps.
