@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from mesh.sync.cli_sync import register as register_sync_verbs
+
 app = typer.Typer(help="DreamNet node commands.", no_args_is_help=True, add_completion=False)
 
 
@@ -101,6 +103,9 @@ def whoami(
         return
     for key, value in info.items():
         typer.echo(f"{key:<13} {value}")
+
+
+register_sync_verbs(app)
 
 
 def main() -> None:

@@ -6,74 +6,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mesh', '0003_peers_and_webhooks'),
+        ("mesh", "0003_peers_and_webhooks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Portal',
+            name="Portal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('portal_id', models.CharField(max_length=32, unique=True)),
-                ('secret', models.CharField(max_length=64)),
-                ('name', models.CharField(max_length=100)),
-                ('path', models.CharField(max_length=1000)),
-                ('role', models.CharField(choices=[('opener', 'opened here'), ('joiner', 'joined from a key')], max_length=8)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=8)),
-                ('opener_key', models.CharField(blank=True, max_length=64)),
-                ('connected', models.BooleanField(default=False)),
-                ('last_sync_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('bytes_in', models.BigIntegerField(default=0)),
-                ('bytes_out', models.BigIntegerField(default=0)),
-                ('files_in', models.BigIntegerField(default=0)),
-                ('files_out', models.BigIntegerField(default=0)),
-                ('conflicts', models.PositiveIntegerField(default=0)),
-                ('rounds', models.PositiveIntegerField(default=0)),
-                ('progress_done', models.BigIntegerField(default=0)),
-                ('progress_total', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('peer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='portals', to='mesh.peer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("portal_id", models.CharField(max_length=32, unique=True)),
+                ("secret", models.CharField(max_length=64)),
+                ("name", models.CharField(max_length=100)),
+                ("path", models.CharField(max_length=1000)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("opener", "opened here"), ("joiner", "joined from a key")], max_length=8
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(choices=[("open", "Open"), ("closed", "Closed")], default="open", max_length=8),
+                ),
+                ("opener_key", models.CharField(blank=True, max_length=64)),
+                ("connected", models.BooleanField(default=False)),
+                ("last_sync_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("bytes_in", models.BigIntegerField(default=0)),
+                ("bytes_out", models.BigIntegerField(default=0)),
+                ("files_in", models.BigIntegerField(default=0)),
+                ("files_out", models.BigIntegerField(default=0)),
+                ("conflicts", models.PositiveIntegerField(default=0)),
+                ("rounds", models.PositiveIntegerField(default=0)),
+                ("progress_done", models.BigIntegerField(default=0)),
+                ("progress_total", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "peer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="portals",
+                        to="mesh.peer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SyncTransfer',
+            name="SyncTransfer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('portal', 'Portal'), ('signal', 'Signal'), ('send', 'Send')], max_length=8)),
-                ('direction', models.CharField(choices=[('in', 'received'), ('out', 'sent')], max_length=4)),
-                ('peer_key', models.CharField(max_length=64)),
-                ('manifest_digest', models.CharField(max_length=64)),
-                ('files', models.PositiveIntegerField(default=0)),
-                ('chunks', models.PositiveIntegerField(default=0)),
-                ('bytes', models.BigIntegerField(default=0)),
-                ('conflicts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('portal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='transfers', to='mesh.portal')),
-                ('receipt', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mesh.receipt')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("portal", "Portal"), ("signal", "Signal"), ("send", "Send")], max_length=8
+                    ),
+                ),
+                ("direction", models.CharField(choices=[("in", "received"), ("out", "sent")], max_length=4)),
+                ("peer_key", models.CharField(max_length=64)),
+                ("manifest_digest", models.CharField(max_length=64)),
+                ("files", models.PositiveIntegerField(default=0)),
+                ("chunks", models.PositiveIntegerField(default=0)),
+                ("bytes", models.BigIntegerField(default=0)),
+                ("conflicts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "portal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="transfers",
+                        to="mesh.portal",
+                    ),
+                ),
+                (
+                    "receipt",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mesh.receipt",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='portal',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['opener', 'joiner'])), name='portal_role_known'),
+            model_name="portal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["opener", "joiner"])), name="portal_role_known"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='portal',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['open', 'closed'])), name='portal_state_known'),
+            model_name="portal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["open", "closed"])), name="portal_state_known"
+            ),
         ),
         migrations.AddIndex(
-            model_name='synctransfer',
-            index=models.Index(fields=['portal', '-created_at'], name='synctransfer_portal_recent'),
+            model_name="synctransfer",
+            index=models.Index(fields=["portal", "-created_at"], name="synctransfer_portal_recent"),
         ),
     ]
