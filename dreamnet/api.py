@@ -189,6 +189,9 @@ def _mount_app_routers() -> None:
     from treasury.api import router as treasury_router
 
     api.add_router("/treasury/", treasury_router)
+    from mesh.sync.api import router as sync_router
+
+    api.add_router("/sync/", sync_router)
 
 
 _mount_app_routers()

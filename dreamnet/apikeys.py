@@ -35,6 +35,7 @@ SCOPES: dict[str, str] = {
     "mesh": "StarBridge events, Merkle log, receipts and artifacts.",
     "compute": "Compute jobs: simulations, risk, rendering.",
     "treasury": "A company's treasury: watched wallets, valuation snapshots and risk (company-linked keys).",
+    "sync": "Sync portals between nodes: list, open, join, close; the transfer log.",
 }
 
 # last_used_at is refreshed at most this often, so a busy client does not turn every read into a write.

@@ -34,11 +34,7 @@ _KEY_RE = re.compile(rf"{KEY_PREFIX}\.([0-9a-f]{{32}})\.([0-9a-f]{{64}})\.([0-9a
 
 
 class SyncRefused(MeshError):
-    """A sync operation the node refuses; ``status`` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, *, code: str, status: int = 422) -> None:
-        super().__init__(message, code=code)
-        self.status = status
+    """A sync operation the node refuses; ``status`` is the HTTP status the API answers with (422 by default)."""
 
 
 @dataclass(frozen=True)
