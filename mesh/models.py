@@ -412,4 +412,4 @@ class WebhookAttempt(models.Model):
         return f"attempt {self.number} of delivery {self.delivery_id}"
 
 
-from mesh.sync.models import Portal, SyncTransfer  # noqa: E402, F401  (sync rows belong to the mesh app)
+from mesh.sync.models import Portal, Signal, SyncTransfer  # noqa: E402, F401  (sync rows belong to the mesh app)

@@ -156,7 +156,76 @@ def send_cmd(
                    f"manifest {result['manifest'][:16]}…")  # fmt: skip
 
 
+signal_app = typer.Typer(help="One-way signed broadcasts of a folder.", no_args_is_help=True)
+
+
+def _signal_row(s) -> dict[str, Any]:
+    return {
+        "signal": s.signal_id, "name": s.name, "path": s.path, "role": s.role, "state": s.state,
+        "publisher_key": s.publisher_key, "source": s.source.origin if s.source_id else None, "seq": s.last_seq,
+        "manifest": s.last_digest, "last_sync_at": s.last_sync_at.isoformat() if s.last_sync_at else None,
+        "bytes_in": s.bytes_in, "bytes_out": s.bytes_out, "last_error": s.last_error,
+    }  # fmt: skip
+
+
+@signal_app.command("open")
+def signal_open_cmd(
+    path: Annotated[Path, typer.Argument(help="The folder to publish (created if missing).")],
+    name: Annotated[str, typer.Option("--name", help="The signal's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Publish a folder as a signed manifest series and print the key subscribers join with."""
+    _setup()
+    from mesh.sync.signals import signal_key, signal_open
+
+    signal = _guard(signal_open, path=path, name=name)
+    key = signal_key(signal)
+    if as_json:
+        typer.echo(json.dumps(_signal_row(signal) | {"key": key}))
+    else:
+        typer.echo(f"signal {signal.name} publishes {signal.path} (manifest #{signal.last_seq})")
+        typer.echo(f"subscribers join with: {key}")
+
+
+@signal_app.command("join")
+def signal_join_cmd(
+    key: Annotated[str, typer.Argument(help="The key from 'dream signal open'.")],
+    peer: Annotated[str, typer.Option("--peer", help="Pull from: the publisher or any pinned node holding a copy.")],
+    path: Annotated[Path | None, typer.Option(help="Where to keep the copy here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Subscribe to a signal; the sync loop pulls every second and verifies every manifest and chunk."""
+    _setup()
+    from mesh.sync.portals import peer_find
+    from mesh.sync.signals import signal_join
+
+    found = _guard(peer_find, peer)
+    signal = _guard(signal_join, key=key, peer=found, path=path)
+    if as_json:
+        typer.echo(json.dumps(_signal_row(signal)))
+    else:
+        typer.echo(f"subscribed to signal {signal.signal_id} via {found.origin} into {signal.path}")
+
+
+@signal_app.command("ls")
+def signal_ls_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """List this node's signals: published and subscribed, with the newest manifest held."""
+    _setup()
+    from mesh.models import Signal
+
+    rows = [_signal_row(s) for s in Signal.objects.select_related("source")]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no signals")
+    for r in rows:
+        typer.echo(f"{r['signal']}  {r['role']:<10} #{r['seq']:<5} {r['path']}  source={r['source'] or '-'}  "
+                   f"in={r['bytes_in']}B out={r['bytes_out']}B")  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add the sync verbs to the ``dream`` command."""
     app.add_typer(portal_app, name="portal")
+    app.add_typer(signal_app, name="signal")
     app.command("send")(send_cmd)

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from mesh.identity import node_identity
-from mesh.models import Peer, Portal
+from mesh.models import Peer, Portal, Signal
 from mesh.sync.channel import ChannelError, accept, connect
 from mesh.sync.folder import SyncError
 from mesh.sync.peering import authorize, channel_identity, ws_url
@@ -41,6 +41,7 @@ from mesh.sync.portals import (
 )
 from mesh.sync.protocol import PortalLink, Round, decode_json, encode_json
 from mesh.sync.sends import file_receive
+from mesh.sync.signals import signal_publish, signal_pull, signal_serve
 from mesh.sync.transport import QueueTransport, websocket_transport
 
 logger = logging.getLogger(__name__)
@@ -163,17 +164,47 @@ async def keep_dialing(portal_pk: int) -> None:
         delay = min(delay * 2, 5.0)
 
 
-async def sync_loop(*, poll_s: float = 2.0, once: bool = False) -> None:
-    """Keep one dialling task per open joined portal; start and stop them as portals open and close."""
-    tasks: dict[int, asyncio.Task] = {}
+async def keep_signal(signal_pk: int, role: str, *, every_s: float = 1.0) -> None:
+    """Publisher: sign a new manifest when the folder changed. Subscriber: pull from the source. Every second."""
     while True:
-        wanted = set(await database_sync_to_async(
-            lambda: list(Portal.objects.filter(role=Portal.Role.JOINER, state=Portal.State.OPEN)
-                         .values_list("pk", flat=True))
-        )())  # fmt: skip
-        for pk in wanted:
-            if pk not in tasks or tasks[pk].done():
-                tasks[pk] = asyncio.create_task(keep_dialing(pk))
+        error = ""
+        try:
+            if role == Signal.Role.PUBLISHER:
+                signal = await database_sync_to_async(Signal.objects.get)(pk=signal_pk)
+                await database_sync_to_async(signal_publish)(signal=signal)
+            else:
+                await signal_pull(signal_pk)
+        except asyncio.CancelledError:
+            raise
+        except Signal.DoesNotExist:
+            return
+        except (ChannelError, SyncError, SyncRefused) as exc:
+            error = f"{getattr(exc, 'reason', None) or getattr(exc, 'code', '')}: {exc}"
+        except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
+            error = f"unreachable: {exc}"
+        if error:
+            logger.info("signal %s: %s", signal_pk, error)
+            await database_sync_to_async(Signal.objects.filter(pk=signal_pk).update)(last_error=error[:2000])
+        await asyncio.sleep(every_s if not error else every_s * 3)
+
+
+def _wanted() -> dict[tuple[str, int], str]:
+    out = {("portal", pk): "" for pk in Portal.objects.filter(role=Portal.Role.JOINER, state=Portal.State.OPEN)
+           .values_list("pk", flat=True)}  # fmt: skip
+    for pk, role in Signal.objects.filter(state=Signal.State.OPEN).values_list("pk", "role"):
+        out[("signal", pk)] = role
+    return out
+
+
+async def sync_loop(*, poll_s: float = 2.0, once: bool = False) -> None:
+    """Keep one task per open joined portal and per open signal; start and stop them as they open and close."""
+    tasks: dict[tuple[str, int], asyncio.Task] = {}
+    while True:
+        wanted = await database_sync_to_async(_wanted)()
+        for (kind, pk), role in wanted.items():
+            if (kind, pk) not in tasks or tasks[kind, pk].done():
+                job = keep_dialing(pk) if kind == "portal" else keep_signal(pk, role)
+                tasks[kind, pk] = asyncio.create_task(job)
         for pk in list(tasks):
             if pk not in wanted:
                 tasks.pop(pk).cancel()
@@ -206,6 +237,9 @@ class SyncConsumer(AsyncWebsocketConsumer):
             hello = decode_json(await session.recv())
             if hello["t"] == "hello" and hello.get("kind") == "send":
                 await file_receive(session, hello)
+                return
+            if hello["t"] == "hello" and hello.get("kind") == "signal":
+                await signal_serve(session, hello)
                 return
             if hello["t"] != "hello" or hello.get("kind") != "portal":
                 await _refuse(session, "bad_hello", "Expected a portal hello.")

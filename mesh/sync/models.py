@@ -71,6 +71,7 @@ class SyncTransfer(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     direction = models.CharField(max_length=4, choices=Direction.choices)
     portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.SET_NULL, related_name="transfers")
+    signal = models.ForeignKey("mesh.Signal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     peer_key = models.CharField(max_length=64)  # hex Ed25519 key of the other node
     manifest_digest = models.CharField(max_length=64)
     files = models.PositiveIntegerField(default=0)
@@ -89,3 +90,40 @@ class SyncTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.direction} {self.manifest_digest[:12]} ({self.bytes} bytes)"
+
+
+class Signal(models.Model):
+    """A folder published one way as a series of signed manifests; subscribers keep (and can relay) a copy."""
+
+    class Role(models.TextChoices):
+        PUBLISHER = "publisher", "published here"
+        SUBSCRIBER = "subscriber", "subscribed here"
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    signal_id = models.CharField(max_length=32, unique=True)  # hex, named in the key
+    name = models.CharField(max_length=100)
+    path = models.CharField(max_length=1000)
+    role = models.CharField(max_length=12, choices=Role.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    publisher_key = models.CharField(max_length=64)  # hex Ed25519 key every manifest must be signed with
+    source = models.ForeignKey("mesh.Peer", null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
+    last_seq = models.PositiveIntegerField(default=0)
+    last_digest = models.CharField(max_length=64, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    bytes_in = models.BigIntegerField(default=0)
+    bytes_out = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=["publisher", "subscriber"]), name="signal_role_known"),
+            models.CheckConstraint(condition=models.Q(state__in=["open", "closed"]), name="signal_state_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"signal {self.name} ({self.role}, #{self.last_seq})"

@@ -81,7 +81,7 @@ def index_path(portal: Portal) -> Path:
     return sync_home() / "portals" / portal.portal_id / "index.json"
 
 
-def _folder(path: str | Path) -> Path:
+def folder_check(path: str | Path) -> Path:
     folder = Path(path).expanduser()
     if not folder.is_absolute():
         folder = Path.cwd() / folder
@@ -139,7 +139,7 @@ def admitted_peer_keys() -> dict[bytes, int]:
 
 def portal_open(*, path: str | Path, name: str = "", by: Any = None) -> Portal:
     """Share the folder at ``path`` (created if missing) as a new portal; return it (its key: ``portal_key``)."""
-    folder = _folder(path)
+    folder = folder_check(path)
     folder.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
         portal = Portal.objects.create(
@@ -160,7 +160,7 @@ def portal_connect(*, key: str, peer: Peer, path: str | Path | None = None, name
                           code="peer_mismatch")  # fmt: skip
     if Portal.objects.filter(portal_id=parsed.portal_id).exists():
         raise SyncRefused("This node already has that portal.", code="portal_exists", status=409)
-    folder = _folder(path or Path(settings.DREAMNET_HOME).parent / "portals" / parsed.portal_id[:12])
+    folder = folder_check(path or Path(settings.DREAMNET_HOME).parent / "portals" / parsed.portal_id[:12])
     folder.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
         portal = Portal.objects.create(

@@ -338,3 +338,25 @@ def test_dream_send_lands_in_the_peer_inbox_with_receipts_on_both_sides(nodes, t
     assert (result["manifest"], result["chunks"], result["bytes"]) in set(a.query(sql, "in")) & set(b.query(sql, "out"))
     refused = b.run(DREAM, "send", str(tmp_path / "report.pdf"), "--peer", "nobody.example")
     assert refused.returncode == 1 and refused.stderr.startswith("error: unknown_peer")
+
+
+def test_a_signal_reaches_its_subscriber_verified_with_receipts(nodes, tmp_path: Path) -> None:
+    a, b = nodes["a"], nodes["b"]
+    published, copy = tmp_path / "broadcast", tmp_path / "copy"
+    (published / "issues").mkdir(parents=True)
+    (published / "issues" / "one.txt").write_bytes(b"issue one")
+    opened = a.run(DREAM, "signal", "open", "--name", "news", str(published), "--json")
+    assert opened.returncode == 0, opened.stderr
+    key = json.loads(opened.stdout)["key"]
+    joined = b.run(DREAM, "signal", "join", key, "--peer", a.origin, "--path", str(copy), "--json")
+    assert joined.returncode == 0, joined.stderr
+    _until(lambda: (copy / "issues" / "one.txt").exists() and (copy / "issues" / "one.txt").read_bytes() == b"issue one",
+           20, "the first issue on B")  # fmt: skip
+    (published / "issues" / "two.txt").write_bytes(b"issue two")
+    (published / "issues" / "one.txt").unlink()
+    _until(lambda: (copy / "issues" / "two.txt").exists() and not (copy / "issues" / "one.txt").exists(), 20,
+           "the next manifest on B")  # fmt: skip
+    sql = "select manifest_digest, chunks, bytes from mesh_synctransfer where kind='signal' and direction=?"
+    _until(lambda: set(b.query(sql, "in")) and set(b.query(sql, "in")) <= set(a.query(sql, "out")), what="receipts")
+    seq = b.query("select last_seq from mesh_signal")[0][0]
+    assert seq == a.query("select last_seq from mesh_signal")[0][0] >= 2
