@@ -14,12 +14,15 @@ Frames (after the handshake): ``seq`` (8 bytes, big-endian, also the associated 
 ciphertext under Noise's nonce ``seq``. Each direction counts from 0 and a frame must carry exactly the next
 number, so a replayed, reordered, dropped or modified frame ends the session with a specific ``reason``.
 Plaintexts start with a type byte: START (u64 total length, first part), CONT (next part), CLOSE (the sender is
-done), ACCEPT / REFUSE (the responder's verdict). Messages up to ``MAX_MESSAGE`` are split to fit Noise's
-65,535-byte limit and reassembled. A stream that ends without CLOSE is ``truncated``.
+done), ACCEPT / REFUSE (the responder's verdict), REKEY (the sender's next frame uses Noise's ``REKEY(k)``; sent
+every ``REKEY_EVERY`` frames, so a key stolen from memory does not open earlier frames). Messages up to
+``MAX_MESSAGE`` are split to fit Noise's 65,535-byte limit and reassembled. A stream that ends without CLOSE is
+``truncated``.
 
 The module is transport-agnostic: it takes async ``send(bytes)`` and ``recv() -> bytes`` callables; ``recv``
-signals the end of the stream by returning ``None`` (or ``b""``) or raising ``EOFError`` / ``ConnectionError``.
-No Django import: the ``dream`` command and a second node use it without a configured project.
+signals the end of the stream by returning ``None`` (or ``b""``) or raising ``EOFError`` / ``ConnectionError``
+(any other exception ends the session as ``transport``). ``mesh.sync.transport`` adapts websockets to this. No
+Django import, so tools and tests use it without a configured project.
 """
 
 from __future__ import annotations
@@ -50,8 +53,10 @@ MAX_PLAINTEXT = NOISE_MAX - TAG_LEN  # type byte and body
 MAX_MESSAGE = 16 * 1024 * 1024
 HANDSHAKE_TIMEOUT = 30.0
 
+REKEY_EVERY = 65_536  # frames (about 4 GiB) between rekeys of a direction's key
+
 # Frame types (first plaintext byte).
-START, CONT, CLOSE, ACCEPT, REFUSE = 1, 2, 3, 4, 5
+START, CONT, CLOSE, ACCEPT, REFUSE, REKEY = 1, 2, 3, 4, 5, 6
 _U64 = struct.Struct(">Q")
 FIRST_PART = MAX_PLAINTEXT - 1 - _U64.size  # message bytes in a START frame
 NEXT_PART = MAX_PLAINTEXT - 1  # message bytes in a CONT frame
@@ -74,7 +79,7 @@ REASONS = (
     "truncated",  # the stream ended (or was closed) before a close message or in the middle of a message
     "malformed",  # an authentic frame that breaks the framing rules (a faulty peer)
     "too_large",  # a message over MAX_MESSAGE
-    "transport",  # sending failed
+    "transport",  # sending or receiving failed (other than the stream ending)
     "closed",  # the peer closed cleanly (recv), or this side already closed (send)
 )
 
@@ -155,10 +160,17 @@ def _noise(identity: Identity, *, initiator: bool) -> NoiseConnection:
     return noise
 
 
+async def _send_handshake(send: Send, message: bytearray, peer: bytes | None = None) -> None:
+    try:
+        await send(bytes(message))
+    except Exception as exc:
+        raise _fail("handshake_failed", f"Sending a handshake message failed: {exc!r}.", peer=peer) from exc
+
+
 async def _recv_handshake(recv: Recv, peer: bytes | None = None) -> bytes:
     try:
         data = await recv()
-    except (EOFError, ConnectionError) as exc:
+    except Exception as exc:
         raise _fail("handshake_failed", f"The peer hung up during the handshake ({exc!r}).", peer=peer) from exc
     if not data:
         raise _fail("handshake_failed", "The peer hung up during the handshake.", peer=peer)
@@ -196,7 +208,7 @@ async def connect(
     noise = _noise(identity, initiator=True)
     try:
         async with asyncio.timeout(handshake_timeout):
-            await send(bytes(noise.write_message(b"")))  # -> e
+            await _send_handshake(send, noise.write_message(b""))  # -> e
             payload, remote_static = _read_handshake(noise, await _recv_handshake(recv))  # <- e, ee, s, es
             peer = _peer_from_payload(payload, remote_static or b"")
             if expect_peer is not None and peer != bytes(expect_peer):
@@ -204,7 +216,7 @@ async def connect(
                             f"{_label(bytes(expect_peer))}.", peer=peer)  # fmt: skip
             if authorize is not None and not await _ask(authorize, peer):
                 raise _fail("unknown_peer", f"The peer {_label(peer)} is unknown or quarantined here.", peer=peer)
-            await send(bytes(noise.write_message(identity._handshake_payload())))  # -> s, se
+            await _send_handshake(send, noise.write_message(identity._handshake_payload()), peer)  # -> s, se
             session = Session(noise, send, recv, peer_key=peer, initiator=True)
             await session._read_verdict()
     except TimeoutError as exc:
@@ -231,7 +243,7 @@ async def accept(
             payload, _ = _read_handshake(noise, await _recv_handshake(recv))  # <- e
             if payload:
                 raise _fail("handshake_failed", "The first handshake message carries an unexpected payload.")
-            await send(bytes(noise.write_message(identity._handshake_payload())))  # -> e, ee, s, es
+            await _send_handshake(send, noise.write_message(identity._handshake_payload()))  # -> e, ee, s, es
             payload, remote_static = _read_handshake(noise, await _recv_handshake(recv))  # <- s, se
             peer = _peer_from_payload(payload, remote_static or b"")
             session = Session(noise, send, recv, peer_key=peer, initiator=False)
@@ -278,6 +290,8 @@ class Session:
         self._peer_closed: ChannelError | None = None
         self._closed = False
         self._mid_message = False  # a send was interrupted between frames of one message
+        self.rekey_every = REKEY_EVERY
+        self._rekeyed_at = 0  # the outbound frame number of the last rekey
 
     def __repr__(self) -> str:
         return f"<Session with {_label(self.peer_key)} {'initiator' if self.initiator else 'responder'}>"
@@ -320,6 +334,17 @@ class Session:
             except ChannelError as exc:
                 logger.info("sync channel with %s: the close message was not sent: %s", _label(self.peer_key), exc)
 
+    async def rekey(self) -> None:
+        """Replace this direction's key now (Noise ``REKEY``); the peer follows at the REKEY frame."""
+        async with self._send_lock:
+            self._check_can_send()
+            await self._rekey()
+
+    async def _rekey(self) -> None:
+        await self._write_frame(bytes([REKEY]))
+        self._out.rekey()
+        self._rekeyed_at = self._out.n
+
     def _check_can_send(self) -> None:
         if self._fault is not None:
             raise self._fault
@@ -329,6 +354,11 @@ class Session:
             raise ChannelError("malformed", "An earlier send was interrupted mid-message; close the session.")
 
     async def _write(self, plaintext: bytes) -> None:
+        await self._write_frame(plaintext)
+        if self._out.n - self._rekeyed_at >= self.rekey_every:
+            await self._rekey()
+
+    async def _write_frame(self, plaintext: bytes) -> None:
         header = self._out.n.to_bytes(SEQ_LEN, "big")
         frame = header + self._out.encrypt_with_ad(header, plaintext)
         try:
@@ -395,11 +425,23 @@ class Session:
         return self._fault
 
     async def _read(self) -> tuple[int, bytes]:
+        """Read the next frame that is not a REKEY (following each REKEY); return its type and body."""
+        while True:
+            kind, body = await self._read_frame()
+            if kind != REKEY:
+                return kind, body
+            if body:
+                raise self._end("malformed", "A rekey frame carries a body.")
+            self._in.rekey()
+
+    async def _read_frame(self) -> tuple[int, bytes]:
         """Read, check and decrypt the next frame; return its type and body."""
         try:
             frame = await self._recv_fn()
         except (EOFError, ConnectionError) as exc:
             raise self._end("truncated", f"The stream ended before a close message ({exc!r}).") from exc
+        except Exception as exc:
+            raise self._end("transport", f"Receiving from the peer failed: {exc!r}.") from exc
         if frame is None or (isinstance(frame, bytes | bytearray) and not frame):
             raise self._end("truncated", "The stream ended before a close message.")
         if not isinstance(frame, bytes | bytearray | memoryview):
@@ -415,7 +457,8 @@ class Session:
             except InvalidTag as exc:
                 raise self._end("tampered", f"Frame {seq} failed authentication.") from exc
             return plaintext[0], plaintext[1:]
-        # Out of turn: tell a genuine old or early frame from a forged one before naming the fault.
+        # Out of turn: tell a genuine old or early frame from a forged one before naming the fault (under the
+        # current key: a frame from before the last rekey reads as tampered).
         try:
             self._in.cipher.decrypt(self._in.k, seq, header, ciphertext)
         except InvalidTag as exc:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 
 import pytest
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import serve as ws_serve
 
@@ -183,12 +185,22 @@ async def test_initiator_refuses_an_unexpected_responder_before_revealing_itself
     assert server_error.value.reason == "handshake_failed"
 
 
-async def test_a_replayed_identity_payload_does_not_pass_for_its_owner():
-    """MALLORY replays ALICE's signed payload over her own static key: the key binding check refuses it."""
+@pytest.mark.parametrize(
+    ("payload", "says"),
+    [
+        (lambda: ALICE._handshake_payload(), "does not match"),  # ALICE's signed payload, replayed by MALLORY
+        (lambda: b"\xff" * 32 + MALLORY._handshake_payload()[32:], "not a valid point"),
+        (lambda: MALLORY.public_key + MALLORY.signing_key.sign(b"something else").signature, "does not verify"),
+        (lambda: MALLORY.public_key, "has 32 bytes"),
+    ],
+    ids=["replayed", "invalid-point", "bad-signature", "short"],
+)
+async def test_an_identity_payload_that_does_not_bind_the_static_key_is_refused(payload, says):
+    """MALLORY completes the Noise handshake with her own static key but claims a key she cannot prove."""
 
     class Impostor(Identity):
         def _handshake_payload(self) -> bytes:
-            return ALICE._handshake_payload()
+            return payload()
 
     asked = []
     a2b, b2a = Wire(handshake_messages=2), Wire(handshake_messages=1)
@@ -196,7 +208,7 @@ async def test_a_replayed_identity_payload_does_not_pass_for_its_owner():
     client = asyncio.create_task(connect(a2b.send, b2a.recv, identity=Impostor(MALLORY.signing_key)))
     with pytest.raises(ChannelError) as error:
         await server
-    assert error.value.reason == "handshake_failed" and "does not match" in str(error.value)
+    assert error.value.reason == "handshake_failed" and says in str(error.value)
     assert asked == []
     b2a.cut()
     with pytest.raises(ChannelError) as error:
@@ -284,6 +296,32 @@ async def test_clean_close_versus_truncation():
     assert error.value.reason == "truncated"
 
 
+async def test_a_close_after_an_interrupted_send_reads_as_truncated():
+    client, server, a2b, _ = await _pair()
+    delivered, never = asyncio.Event(), asyncio.Event()
+    plain_send = a2b.send
+
+    async def stalling_send(frame: bytes) -> None:
+        await plain_send(frame)
+        if len(a2b.sent) == 4:  # the message's second frame is on the wire; the sender stalls before the third
+            delivered.set()
+            await never.wait()
+
+    client._send_fn = stalling_send
+    sending = asyncio.create_task(client.send(_data(FIRST_PART + 2 * NEXT_PART)))
+    await delivered.wait()
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    with pytest.raises(ChannelError) as error:
+        await client.send(b"a new message would corrupt the stream")
+    assert error.value.reason == "malformed"
+    await client.close()
+    with pytest.raises(ChannelError) as error:
+        await server.recv()
+    assert error.value.reason == "truncated" and "closed after" in str(error.value)
+
+
 async def test_sessions_have_fresh_keys_and_nonces_never_repeat():
     first_client, _, first_wire, _ = await _pair()
     second_client, _, second_wire, _ = await _pair()
@@ -294,6 +332,47 @@ async def test_sessions_have_fresh_keys_and_nonces_never_repeat():
     frames = first_wire.sent[2:] + second_wire.sent[2:]
     assert len({f[8:] for f in frames}) == 4  # same keys, same plaintext: four different ciphertexts
     assert [int.from_bytes(f[:8], "big") for f in first_wire.sent[2:]] == [0, 1]
+
+
+async def test_keys_roll_over_and_the_peer_follows():
+    client, server, a2b, _ = await _pair()
+    client.rekey_every = 3
+    first_key = client._out.k
+    messages = [_data(n, seed=n) for n in (10, FIRST_PART + 10, 5, 7)]  # five frames: one automatic rekey
+    for message in messages:
+        await client.send(message)
+    for message in messages:
+        assert await server.recv() == message
+    assert client._out.k != first_key and server._in.k == client._out.k
+    await server.rekey()
+    await server.send(b"after an explicit rekey")
+    assert await client.recv() == b"after an explicit rekey"
+    a2b.queue.put_nowait(a2b.sent[2])  # a frame from before the rekey no longer authenticates
+    with pytest.raises(ChannelError) as error:
+        await server.recv()
+    assert error.value.reason == "tampered"
+
+
+async def test_transport_failures_end_the_session():
+    client, server, _, _ = await _pair()
+
+    async def broken_send(frame: bytes) -> None:
+        raise OSError("network is unreachable")
+
+    async def broken_recv() -> bytes:
+        raise RuntimeError("the socket went away")
+
+    client._send_fn = broken_send
+    with pytest.raises(ChannelError) as error:
+        await client.send(b"x")
+    assert error.value.reason == "transport" and "unreachable" in str(error.value)
+    server._recv_fn = broken_recv
+    with pytest.raises(ChannelError) as error:
+        await server.recv()
+    assert error.value.reason == "transport"
+    with pytest.raises(ChannelError) as error:
+        await connect(broken_send, broken_recv, identity=ALICE)
+    assert error.value.reason == "handshake_failed"
 
 
 async def test_handshake_times_out_when_the_peer_stays_silent():
@@ -355,3 +434,48 @@ def test_the_channel_imports_nothing_from_django():
     code = "import sys, mesh.sync.channel, mesh.sync.transport; print(sorted(m for m in sys.modules if m.startswith('django')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30)
     assert result.stdout.strip() == "[]"
+
+
+class _ReversingConsumer(AsyncWebsocketConsumer):
+    """A Channels consumer serving the channel through QueueTransport, as the Portals endpoint does."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.transport = QueueTransport(lambda data: self.send(bytes_data=data))
+        self.serving = asyncio.create_task(self.serve())
+
+    async def serve(self) -> None:
+        session = await accept(self.transport.send, self.transport.recv, identity=BOB, authorize=lambda key: True)
+        try:
+            while True:
+                await session.send((await session.recv())[::-1])
+        except ChannelError as exc:
+            self.scope["ended"].put_nowait(exc.reason)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        await self.transport.feed(bytes_data if bytes_data is not None else text_data)
+
+    async def disconnect(self, code) -> None:
+        self.transport.feed_eof()
+
+
+async def test_a_channels_consumer_serves_the_channel_through_a_queue_transport():
+    ended: asyncio.Queue = asyncio.Queue()
+    communicator = WebsocketCommunicator(_ReversingConsumer.as_asgi(), "/ws/mesh/sync/")
+    communicator.scope["ended"] = ended
+    connected, _ = await communicator.connect()
+    assert connected
+
+    async def send(data: bytes) -> None:
+        await communicator.send_to(bytes_data=data)
+
+    async def recv() -> bytes:
+        return await communicator.receive_from(timeout=5)
+
+    session = await connect(send, recv, identity=ALICE, expect_peer=BOB.public_key)
+    message = _data(2 * NEXT_PART)
+    await session.send(message)
+    assert await session.recv() == message[::-1]
+    await session.close()
+    assert await asyncio.wait_for(ended.get(), 5) == "closed"
+    await communicator.disconnect()
