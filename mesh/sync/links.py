@@ -126,7 +126,9 @@ def _dial_target(portal_pk: int) -> tuple[Portal, str]:
 async def portal_dial(portal_pk: int, *, url: str | None = None) -> None:
     """Connect to the opener of a joined portal and sync until the session ends; raise why it ended."""
     portal, target = await database_sync_to_async(_dial_target)(portal_pk)
-    async with websockets.connect(url or target, open_timeout=10, max_size=2**20, ping_interval=20) as ws:
+    async with websockets.connect(
+        url or target, open_timeout=10, max_size=2**20, ping_interval=20, compression=None
+    ) as ws:
         send, recv = websocket_transport(ws)
         session = await connect(send, recv, identity=channel_identity(), expect_peer=bytes.fromhex(portal.opener_key),
                                 authorize=authorize)  # fmt: skip

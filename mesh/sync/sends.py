@@ -44,7 +44,7 @@ async def file_send(*, path: Path, peer: Peer, on_progress: Callable[[int, int],
     size = sum(c.length for c in chunks)
     manifest = send_manifest(path.name, size, chunk_list)
     offsets = {c.digest: (c.offset, c.length) for c in chunks}
-    async with websockets.connect(url or ws_url(peer.url), open_timeout=10, max_size=2**20) as ws:
+    async with websockets.connect(url or ws_url(peer.url), open_timeout=10, max_size=2**20, compression=None) as ws:
         send, recv = websocket_transport(ws)
         session = await connect(send, recv, identity=channel_identity(), expect_peer=peer_public_key(peer),
                                 authorize=authorize)  # fmt: skip

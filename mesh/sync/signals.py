@@ -183,7 +183,9 @@ async def signal_pull(signal_pk: int, *, url: str | None = None) -> int:
     signal = await database_sync_to_async(Signal.objects.select_related("source").get)(pk=signal_pk)
     if signal.source is None:
         raise SyncError("The signal's source peer is gone.", code="unknown_peer")
-    async with websockets.connect(url or ws_url(signal.source.url), open_timeout=10, max_size=2**20) as ws:
+    async with websockets.connect(
+        url or ws_url(signal.source.url), open_timeout=10, max_size=2**20, compression=None
+    ) as ws:
         send, recv = websocket_transport(ws)
         session = await connect(send, recv, identity=channel_identity(), expect_peer=peer_public_key(signal.source),
                                 authorize=authorize)  # fmt: skip
