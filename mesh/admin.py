@@ -17,6 +17,7 @@ from mesh.models import (
     PeerStateChange,
     Portal,
     Receipt,
+    Signal,
     SyncTransfer,
     TrailCommit,
     WebhookAttempt,
@@ -208,3 +209,10 @@ class SyncTransferAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "direction", "portal", "manifest_digest", "files", "chunks", "bytes"]
     list_filter = ["kind", "direction"]
     search_fields = ["manifest_digest", "peer_key"]
+
+
+@admin.register(Signal)
+class SignalAdmin(ReadOnlyAdmin):
+    list_display = ["name", "signal_id", "role", "state", "source", "last_seq", "last_sync_at", "bytes_in", "bytes_out"]
+    list_filter = ["role", "state"]
+    search_fields = ["name", "signal_id", "path"]

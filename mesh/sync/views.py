@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dreamnet.http import AuthenticatedHtmxRequest, operator_required
-from mesh.models import Portal
+from mesh.models import Portal, Signal
 from mesh.services import MeshError
 from mesh.sync import portals
 from mesh.sync.forms import PortalConnectForm, PortalOpenForm
@@ -16,7 +16,8 @@ from mesh.sync.selectors import portal_list, transfers_recent
 
 
 def _live_context() -> dict:
-    return {"portals": list(portal_list()), "transfers": list(transfers_recent(limit=20))}
+    signals = list(Signal.objects.select_related("source").order_by("-created_at", "-id"))
+    return {"portals": list(portal_list()), "signals": signals, "transfers": list(transfers_recent(limit=20))}
 
 
 @operator_required

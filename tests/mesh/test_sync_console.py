@@ -64,3 +64,20 @@ def test_the_live_table_shows_progress_and_transfers_and_close_works(client, oli
 def test_charlie_is_refused(client, charlie):
     client.force_login(charlie)
     assert client.get("/console/sync/").status_code in (302, 403)
+
+
+def test_signals_are_listed(client, olivia, tmp_path):
+    from mesh.sync.signals import signal_open
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.txt").write_text("a")
+    signal = signal_open(path=tmp_path / "out", name="news")
+    assert signal.last_seq == 1 and signal.last_digest
+    client.force_login(olivia)
+    html = client.get("/console/sync/").content.decode()
+    assert f'data-signal="{signal.signal_id}"' in html and "#1" in html
+    from django.contrib import admin
+
+    from mesh.models import Signal, SyncTransfer
+
+    assert all(admin.site.is_registered(m) for m in (Portal, Signal, SyncTransfer))
