@@ -81,3 +81,14 @@ def test_signals_are_listed(client, olivia, tmp_path):
     from mesh.models import Signal, SyncTransfer
 
     assert all(admin.site.is_registered(m) for m in (Portal, Signal, SyncTransfer))
+
+
+def test_a_quarantined_peer_is_not_admitted_to_the_channel():
+    from mesh.sync.portals import admitted_peer_keys
+
+    key = nacl.signing.SigningKey(b"\x0a" * 32)
+    peer = Peer.objects.create(url="http://127.0.0.1:7", origin="q.test", pinned_via="operator", score=50.0,
+                               verifier_key=Signer("q.test", key).verifier_key, score_at=timezone.now())  # fmt: skip
+    assert bytes(key.verify_key) in admitted_peer_keys()
+    Peer.objects.filter(pk=peer.pk).update(state="quarantined", score=0)
+    assert bytes(key.verify_key) not in admitted_peer_keys()

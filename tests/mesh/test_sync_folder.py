@@ -182,3 +182,42 @@ def test_the_index_survives_a_reload(node) -> None:
     index.save()
     again = Index.load(index.path)
     assert again.records["f"].version == {"a": 1} and again.records["f"].local_stat
+
+
+def test_a_full_disk_leaves_the_old_file_and_no_temp_file(node, monkeypatch) -> None:
+    root, index, store = node
+    (root / "f.txt").write_bytes(b"good")
+    (rec,) = scan(root, index, node="a", store=store)
+    digest = store.put(b"new content")
+    remote = FileRecord("f.txt", {"a": 1, "b": 1}, False, 11, 1, [[digest, 11]], "b")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("mesh.sync.folder.os.fsync", full)
+    with pytest.raises(SyncError) as exc:
+        materialize(root, remote, store, expect_local=rec)
+    assert exc.value.code == "disk_full"
+    assert sorted(p.name for p in root.iterdir()) == ["f.txt"] and (root / "f.txt").read_bytes() == b"good"
+
+
+def test_a_file_changing_while_it_is_read_is_left_for_the_next_scan(node, monkeypatch) -> None:
+    root, index, store = node
+    (root / "busy.log").write_bytes(b"x" * 1000)
+    real_lstat = os.lstat
+    calls = {"n": 0}
+
+    def moving_lstat(path, *args, **kwargs):
+        st = real_lstat(path, *args, **kwargs)
+        if str(path).endswith("busy.log"):
+            calls["n"] += 1
+            if calls["n"] == 2:  # the re-stat after reading: the writer moved on
+                return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid,
+                                       st.st_size + 10, st.st_atime, st.st_mtime, st.st_ctime))  # fmt: skip
+        return st
+
+    monkeypatch.setattr("mesh.sync.folder.os.lstat", moving_lstat)
+    assert scan(root, index, node="a", store=store) == []
+    assert "busy.log" not in index.records
+    monkeypatch.setattr("mesh.sync.folder.os.lstat", real_lstat)
+    assert [r.path for r in scan(root, index, node="a", store=store)] == ["busy.log"]

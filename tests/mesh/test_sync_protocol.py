@@ -168,3 +168,48 @@ def test_a_record_with_a_traversing_path_ends_the_session(tmp_path: Path) -> Non
 
     _run(go())
     assert not (tmp_path / "aaaa" / "escape.txt").exists()
+
+
+def test_a_peer_dying_mid_transfer_writes_no_partial_file(tmp_path: Path) -> None:
+    a, b = Node(tmp_path, "aaaa"), Node(tmp_path, "bbbb")
+    (a.root / "big.bin").write_bytes(b"old version on a")
+    (b.root / "big.bin").write_bytes(b"old version on a")
+
+    class Dies(Pipe):
+        """B's end: after two chunk frames the connection is gone."""
+
+        sent_chunks = 0
+
+        async def send(self, data: bytes) -> None:
+            if data[:1] == b"C":
+                self.sent_chunks += 1
+                if self.sent_chunks > 2:
+                    await self.outbox.put(b"")  # a's reader sees garbage, as after a cut
+                    raise ConnectionError("peer died")
+            await super().send(data)
+
+    async def go() -> None:
+        # a synced the old version with b earlier; now b has a big new version and dies while sending it.
+        q1, q2 = asyncio.Queue(), asyncio.Queue()
+        sa, sb = Pipe(q1, q2), Pipe(q2, q1)
+        tasks = [asyncio.create_task(a.link(sa).run()), asyncio.create_task(b.link(sb).run())]
+        await _until(lambda: a.link  # both indexes hold the old version after the first exchange
+                     and (tmp_path / "aaaa" / "state" / "index.json").exists()
+                     and (tmp_path / "bbbb" / "state" / "index.json").exists())  # fmt: skip
+        await asyncio.sleep(0.2)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        (b.root / "big.bin").write_bytes(os.urandom(1_000_000))
+        q1, q2 = asyncio.Queue(), asyncio.Queue()
+        sa, sb = Pipe(q1, q2), Dies(q2, q1)
+        ta, tb = asyncio.create_task(a.link(sa).run()), asyncio.create_task(b.link(sb).run())
+        done, _ = await asyncio.wait([ta], timeout=5)
+        assert done, "a's session did not end when b died"
+        with pytest.raises(SyncError):
+            ta.result()
+        tb.cancel()
+        await asyncio.gather(tb, return_exceptions=True)
+
+    _run(go())
+    assert a.files() == {"big.bin": b"old version on a"}  # the good file stays; no temp file is left
