@@ -20,6 +20,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -34,6 +35,7 @@ MAX_PATH = 1024
 MAX_FILE_BYTES = 64 * 1024**3
 
 Vector = dict[str, int]
+IO_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dreamsync-io")  # fsync-bound writes overlap
 
 
 class SyncError(Exception):
@@ -271,6 +273,7 @@ def scan(root: Path, index: Index, *, node: str, store: ChunkStore) -> list[File
     ignore = Ignore.of_folder(root)
     on_disk = _walk(root, ignore)
     changed: list[FileRecord] = []
+    pending: list[Future] = []  # chunk writes (each fsynced) overlap; all finish before the records are returned
     for rel, st in sorted(on_disk.items()):
         rec = index.records.get(rel)
         now_stat = [st.st_size, st.st_mtime_ns]
@@ -284,8 +287,10 @@ def scan(root: Path, index: Index, *, node: str, store: ChunkStore) -> list[File
         if [after.st_size, after.st_mtime_ns] != now_stat or len(data) != st.st_size:
             continue  # changing while read: next scan
         chunks = chunks_of(data)
-        for c in chunks:
-            store.put(memoryview(data)[c.offset : c.offset + c.length], digest=c.digest)
+        view = memoryview(data)
+        pending.extend(IO_POOL.submit(store.put, view[c.offset : c.offset + c.length], digest=c.digest) for c in chunks)
+        if len(pending) >= 64:
+            _wait_all(pending)
         chunk_list = [[c.digest, c.length] for c in chunks]
         if rec is not None and not rec.deleted and rec.chunks == chunk_list:
             rec.local_stat = now_stat  # touched, same content
@@ -294,6 +299,7 @@ def scan(root: Path, index: Index, *, node: str, store: ChunkStore) -> list[File
         new = FileRecord(rel, version, False, len(data), st.st_mtime_ns, chunk_list, node, now_stat)
         index.records[rel] = new
         changed.append(new)
+    _wait_all(pending)
     for rel, rec in sorted(index.records.items()):
         if rec.deleted or rel in on_disk or ignore.ignored(rel):
             continue
@@ -301,6 +307,16 @@ def scan(root: Path, index: Index, *, node: str, store: ChunkStore) -> list[File
         index.records[rel] = tomb
         changed.append(tomb)
     return changed
+
+
+def _wait_all(pending: list[Future]) -> None:
+    """Wait for every queued chunk write; re-raise the first failure (after all have finished)."""
+    try:
+        for f in pending:
+            f.result()
+    finally:
+        wait(pending)
+        pending.clear()
 
 
 def _now_ns() -> int:
@@ -351,7 +367,8 @@ def decide(local: FileRecord | None, remote: FileRecord, *, node: str) -> Decisi
     return Decision("conflict", taken, conflict_name(local.path, local.modified_by, local.mtime_ns), "local")
 
 
-def materialize(root: Path, rec: FileRecord, store: ChunkStore, *, expect_local: FileRecord | None) -> list[int]:
+def materialize(root: Path, rec: FileRecord, store: ChunkStore, *, expect_local: FileRecord | None,
+                sync_dir: bool = True) -> list[int]:  # fmt: skip
     """Make ``rec`` true on disk atomically; return the new local stat ([] for a deletion).
 
     The file is assembled from verified chunks into a temp file in the target folder, fsynced, then renamed over
@@ -387,7 +404,8 @@ def materialize(root: Path, rec: FileRecord, store: ChunkStore, *, expect_local:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    if sync_dir:  # else the caller fsyncs the folder once for all the files it wrote there
+        fsync_dir(target.parent)
     st = os.lstat(target)
     return [st.st_size, st.st_mtime_ns]
 
@@ -396,7 +414,7 @@ def move_aside(root: Path, rel: str, new_rel: str) -> None:
     """Rename the local file ``rel`` to ``new_rel`` (the conflict copy)."""
     src, dst = resolve_inside(root, rel), resolve_inside(root, new_rel)
     os.replace(src, dst)
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
 
 
 def _check_unchanged(target: Path, expect: FileRecord | None) -> None:
@@ -410,7 +428,7 @@ def _check_unchanged(target: Path, expect: FileRecord | None) -> None:
         raise SyncError(f"{target.name} changed on this node during the sync; it is kept.", code="local_changed")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,10 +29,12 @@ from typing import Any, Protocol
 
 from mesh.sync.chunks import ChunkCorrupt, ChunkStore
 from mesh.sync.folder import (
+    IO_POOL,
     FileRecord,
     Index,
     SyncError,
     decide,
+    fsync_dir,
     manifest_digest,
     materialize,
     move_aside,
@@ -231,21 +234,35 @@ class PortalLink:
             futures = {d: loop.create_future() for d in batch}
             self.waiting.update(futures)
             await self._send(encode_json({"t": "want", "seq": seq, "digests": batch}))
+            puts = []
             for d, fut in futures.items():
                 data = await fut
                 del self.waiting[d]
-                try:
-                    await asyncio.to_thread(self.store.put, data, digest=d)
-                except ChunkCorrupt as exc:
-                    raise SyncError(str(exc), code="tampered_chunk") from exc
-                except OSError as exc:
-                    if exc.errno == 28:
-                        raise SyncError("The disk is full; the round was stopped.", code="disk_full") from exc
-                    raise
+                puts.append(loop.run_in_executor(IO_POOL, functools.partial(self.store.put, data, digest=d)))
                 total_bytes += len(data)
                 if self.on_progress is not None:
                     await self.on_progress(total_bytes, expected)
+            results = await asyncio.gather(*puts, return_exceptions=True)  # every write ends before a failure counts
+            for exc in results:
+                if isinstance(exc, ChunkCorrupt):
+                    raise SyncError(str(exc), code="tampered_chunk") from exc
+                if isinstance(exc, OSError) and exc.errno == 28:
+                    raise SyncError("The disk is full; the round was stopped.", code="disk_full") from exc
+                if isinstance(exc, BaseException):
+                    raise exc
         return len(digests), total_bytes
+
+    async def _take(self, merged: FileRecord, local: FileRecord | None) -> FileRecord | None:
+        """Write one file (or delete it) to match ``merged``; None when it changed here meanwhile (kept)."""
+        call = functools.partial(materialize, self.root, merged, self.store, expect_local=local, sync_dir=False)
+        try:
+            merged.local_stat = await asyncio.get_running_loop().run_in_executor(IO_POOL, call)
+        except SyncError as exc:
+            if exc.code != "local_changed":
+                raise
+            logger.info("portal: %s", exc)
+            return None
+        return merged
 
     async def _apply(self, seq: int, records: list[FileRecord]) -> dict[str, Any]:
         manifest = manifest_digest(records)
@@ -256,6 +273,7 @@ class PortalLink:
         chunks, moved = await self._fetch(seq, need, sum(lengths[d] for d in need)) if need else (0, 0)
         files = conflicts = 0
         outgoing: list[FileRecord] = []
+        takes: list[tuple[FileRecord, FileRecord | None]] = []
         async with self.lock:
             for remote in records:
                 local = self.index.records.get(remote.path)
@@ -280,15 +298,18 @@ class PortalLink:
                             outgoing.append(decision.merged)
                             files += 1
                             continue
-                    merged = decision.merged
-                    merged.local_stat = await asyncio.to_thread(materialize, self.root, merged, self.store,
-                                                                expect_local=local)  # fmt: skip
-                    self.index.records[remote.path] = merged
-                    files += 1
+                    takes.append((decision.merged, local))
                 except SyncError as exc:
                     if exc.code != "local_changed":
                         raise
                     logger.info("portal: %s", exc)  # the next scan records the local edit; resolved from records
+            written = await asyncio.gather(*(self._take(merged, local) for merged, local in takes))
+            for merged in written:
+                if merged is not None:
+                    self.index.records[merged.path] = merged
+                    files += 1
+            folders = {(self.root / m.path).parent for m in written if m is not None}
+            await asyncio.gather(*(asyncio.get_running_loop().run_in_executor(IO_POOL, fsync_dir, f) for f in folders))
             await asyncio.to_thread(self.index.save)
         if outgoing:
             await self._send_records(outgoing)
