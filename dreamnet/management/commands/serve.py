@@ -1,8 +1,9 @@
 """Set up the node and run the web server and a task cluster together in the foreground.
 
 ``python manage.py serve`` migrates, runs each app's ``serve_setup`` (demo data, node identity, ...),
-ensures an operator account, then starts daphne and a Django-Q2 cluster as child processes. Ctrl-C or
-SIGTERM stops both; if either child dies on its own, the other is stopped and the command exits non-zero.
+ensures an operator account, then starts daphne, a Django-Q2 cluster and the sync loop (``manage.py sync``,
+docs/sync.md) as child processes. Ctrl-C or SIGTERM stops them all; if a child dies on its own, the others are
+stopped and the command exits non-zero.
 Each child runs in its own process group so the cluster's forked workers are stopped with it.
 """
 
