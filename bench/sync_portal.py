@@ -94,6 +94,8 @@ async def _portal_sync(base: Path, src: Path, files: int) -> float:
 
 def portal_figures(quick: bool) -> dict:
     """Measure a first portal sync and ``rsync -a`` of the same folder; return MB/s figures and their ratio."""
+    if shutil.which("rsync") is None:
+        raise RuntimeError("The reference needs rsync on PATH (Debian: apt-get install rsync).")
     files, size = (200, 100_000) if quick else (2_000, 100_000)
     base = Path(tempfile.mkdtemp(prefix="dreamnet-bench-portal-"))
     try:
