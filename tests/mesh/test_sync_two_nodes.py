@@ -360,3 +360,18 @@ def test_a_signal_reaches_its_subscriber_verified_with_receipts(nodes, tmp_path:
     _until(lambda: set(b.query(sql, "in")) and set(b.query(sql, "in")) <= set(a.query(sql, "out")), what="receipts")
     seq = b.query("select last_seq from mesh_signal")[0][0]
     assert seq == a.query("select last_seq from mesh_signal")[0][0] >= 2
+
+
+def test_changes_made_while_apart_arrive_after_reconnecting(nodes) -> None:
+    a, b = nodes["a"], nodes["b"]
+    loop = b.procs.pop()  # B's sync loop: stopped, so the nodes are apart
+    os.killpg(loop.pid, signal.SIGKILL)
+    loop.wait()
+    (a.folder / "while-apart-a.txt").write_bytes(b"written on a while apart")
+    (b.folder / "offline" / "deep").mkdir(parents=True)
+    (b.folder / "offline" / "deep" / "b.txt").write_bytes(b"written on b while apart")
+    time.sleep(1.2)
+    assert "while-apart-a.txt" not in b.files() and "offline/deep/b.txt" not in a.files()
+    b.start(sys.executable, "manage.py", "sync", "--poll", "0.5", label="sync-again")
+    _until(lambda: b.files().get("while-apart-a.txt") == b"written on a while apart"
+           and a.files().get("offline/deep/b.txt") == b"written on b while apart", 30, "both changes after reconnecting")  # fmt: skip
