@@ -31,6 +31,7 @@ from mesh.sync.chunks import ChunkCorrupt, ChunkStore
 from mesh.sync.folder import (
     IO_POOL,
     FileRecord,
+    Ignore,
     Index,
     SyncError,
     decide,
@@ -266,6 +267,8 @@ class PortalLink:
 
     async def _apply(self, seq: int, records: list[FileRecord]) -> dict[str, Any]:
         manifest = manifest_digest(records)
+        ignore = Ignore.of_folder(self.root)
+        records = [r for r in records if not ignore.ignored(r.path)]  # ignored here: neither written nor deleted
         async with self.lock:
             wanted = [r for r in records if decide(self.index.records.get(r.path), r, node=self.node).action != "skip"]
         need = self.store.missing(d for r in wanted if not r.deleted for d, _n in r.chunks)

@@ -213,3 +213,22 @@ def test_a_peer_dying_mid_transfer_writes_no_partial_file(tmp_path: Path) -> Non
 
     _run(go())
     assert a.files() == {"big.bin": b"old version on a"}  # the good file stays; no temp file is left
+
+
+def test_a_path_ignored_here_is_not_written_from_the_peer(tmp_path: Path) -> None:
+    a, b = Node(tmp_path, "aaaa"), Node(tmp_path, "bbbb")
+    (b.root / ".dreamignore").write_text("*.log\n")
+    (a.root / "debug.log").write_bytes(b"noise")
+    (a.root / "kept.txt").write_bytes(b"kept")
+
+    async def go() -> None:
+        sa, sb = _pair()
+        tasks = [asyncio.create_task(a.link(sa).run()), asyncio.create_task(b.link(sb).run())]
+        await _until(lambda: "kept.txt" in b.files())
+        await asyncio.sleep(0.2)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    _run(go())
+    assert "debug.log" not in b.files() and a.files()["debug.log"] == b"noise"
