@@ -196,5 +196,9 @@ def _mount_app_routers() -> None:
 
     api.add_router("/reports", reports_router)
 
+    from mesh.sync.api import router as sync_router
+
+    api.add_router("/sync/", sync_router)
+
 
 _mount_app_routers()

@@ -36,6 +36,7 @@ SCOPES: dict[str, str] = {
     "compute": "Compute jobs: simulations, risk, rendering.",
     "treasury": "A company's treasury: watched wallets, valuation snapshots and risk (company-linked keys).",
     "reports": "Reports: company reports (company-linked keys) and, for keys not linked to a company, operator reports.",
+    "sync": "Sync portals between nodes: list, open, join, close; the transfer log.",
 }
 
 # last_used_at is refreshed at most this often, so a busy client does not turn every read into a write.

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from mesh.sync import cli_node as sync_cli
+from mesh.sync.cli_sync import register as register_sync_verbs
 
 app = typer.Typer(help="DreamNet node commands.", no_args_is_help=True, add_completion=False)
 
@@ -106,6 +107,7 @@ def whoami(
 
 
 sync_cli.register(app)  # pack, open, verify, delta, fractal (no Django); init, stats, friend
+register_sync_verbs(app)
 
 
 def main() -> None:

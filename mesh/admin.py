@@ -15,7 +15,10 @@ from mesh.models import (
     Peer,
     PeerHeartbeat,
     PeerStateChange,
+    Portal,
     Receipt,
+    Signal,
+    SyncTransfer,
     TrailCommit,
     WebhookAttempt,
     WebhookDelivery,
@@ -182,3 +185,34 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 @admin.register(WebhookAttempt)
 class WebhookAttemptAdmin(ReadOnlyAdmin):
     list_display = ["delivery", "number", "started_at", "status_code", "duration_ms", "error"]
+
+
+@admin.register(Portal)
+class PortalAdmin(admin.ModelAdmin):
+    """Portals can be renamed or closed here; the secret (the key's proof) is never shown."""
+
+    list_display = ["name", "portal_id", "role", "state", "peer", "connected", "last_sync_at", "bytes_in", "bytes_out",
+                    "conflicts"]  # fmt: skip
+    list_filter = ["role", "state", "connected"]
+    search_fields = ["name", "portal_id", "path"]
+    exclude = ["secret"]
+    readonly_fields = ["portal_id", "role", "path", "peer", "opener_key", "connected", "last_sync_at", "last_error",
+                       "bytes_in", "bytes_out", "files_in", "files_out", "conflicts", "rounds", "progress_done",
+                       "progress_total", "created_by", "created_at", "closed_at"]  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # opened with 'dream portal open', the console or the API, which make the key
+
+
+@admin.register(SyncTransfer)
+class SyncTransferAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "direction", "portal", "manifest_digest", "files", "chunks", "bytes"]
+    list_filter = ["kind", "direction"]
+    search_fields = ["manifest_digest", "peer_key"]
+
+
+@admin.register(Signal)
+class SignalAdmin(ReadOnlyAdmin):
+    list_display = ["name", "signal_id", "role", "state", "source", "last_seq", "last_sync_at", "bytes_in", "bytes_out"]
+    list_filter = ["role", "state"]
+    search_fields = ["name", "signal_id", "path"]

@@ -411,3 +411,6 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+from mesh.sync.models import Portal, Signal, SyncTransfer  # noqa: E402, F401  (sync rows belong to the mesh app)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+import mesh.sync.views as sync_views
 import mesh.views as views
 
 urlpatterns = [
@@ -14,4 +15,6 @@ urlpatterns = [
     path("console/mesh/webhooks/", views.webhooks_console, name="mesh-webhooks"),
     path("console/mesh/webhooks/<int:sub_id>/", views.webhook_page, name="mesh-webhook"),
     path("console/mesh/webhooks/<int:sub_id>/<slug:action>/", views.webhook_action, name="mesh-webhook-action"),
+    path("console/sync/", sync_views.sync_console, name="mesh-sync"),
+    path("console/sync/<str:portal_id>/close/", sync_views.sync_portal_close, name="mesh-sync-close"),
 ]

@@ -97,7 +97,7 @@ def test_serve_runs_web_and_cluster_and_stops_on_ctrl_c(served):
     assert proc.returncode == 0, output
     assert "Created the operator account 'operator'" in output
     pids = _child_pids(output)
-    assert len(pids) == 2
+    assert len(pids) == 3  # web, cluster, sync loop
     assert not any(_alive(pid) for pid in pids)
     assert "Stopped." in output
 

@@ -1,8 +1,9 @@
 """Set up the node and run the web server and a task cluster together in the foreground.
 
 ``python manage.py serve`` migrates, runs each app's ``serve_setup`` (demo data, node identity, ...),
-ensures an operator account, then starts daphne and a Django-Q2 cluster as child processes. Ctrl-C or
-SIGTERM stops both; if either child dies on its own, the other is stopped and the command exits non-zero.
+ensures an operator account, then starts daphne, a Django-Q2 cluster and the sync loop (``manage.py sync``,
+docs/sync.md) as child processes. Ctrl-C or SIGTERM stops them all; if a child dies on its own, the others are
+stopped and the command exits non-zero.
 Each child runs in its own process group so the cluster's forked workers are stopped with it.
 """
 
@@ -30,12 +31,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port to bind (default 8000).")
         parser.add_argument("--no-cluster", action="store_true", help="Run only the web server.")
+        parser.add_argument("--no-sync", action="store_true", help="Do not run the sync loop (joined portals).")
 
-    def handle(self, *args, host: str, port: int, no_cluster: bool, **options) -> None:
+    def handle(self, *args, host: str, port: int, no_cluster: bool, no_sync: bool = False, **options) -> None:
         if not 0 < port < 65536:
             raise CommandError(f"--port {port} is not a TCP port (1-65535).")
         self._setup()
-        children = self._start(host=host, port=port, cluster=not no_cluster)
+        children = self._start(host=host, port=port, cluster=not no_cluster, sync=not no_sync)
         self.stdout.write(self.style.SUCCESS(f"DreamNet is up at http://{host}:{port}/"))
         for label, url in [
             ("status", "/status"),
@@ -52,13 +54,15 @@ class Command(BaseCommand):
     def _setup(self) -> None:
         call_command("setup", stdout=self.stdout)
 
-    def _start(self, *, host: str, port: int, cluster: bool) -> dict[str, subprocess.Popen]:
+    def _start(self, *, host: str, port: int, cluster: bool, sync: bool = True) -> dict[str, subprocess.Popen]:
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         commands = {
             "web": [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "dreamnet.asgi:application"],
         }
         if cluster:
             commands["cluster"] = [sys.executable, manage, "qcluster"]
+        if sync:  # the sync loop: keeps joined portals connected (docs/sync.md)
+            commands["sync"] = [sys.executable, manage, "sync"]
         children = {}
         for name, argv in commands.items():
             children[name] = subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True)
