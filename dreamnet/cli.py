@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(help="DreamNet node commands.", no_args_is_help=True, add_completion=False)
+app.add_typer(__import__("computejobs.loom_cli", fromlist=["app"]).app, name="loom")  # dream loom (issue 21)
 
 
 def _setup() -> None:
