@@ -35,6 +35,8 @@ def model_for(*, agent: Agent, provider: str, requested: str | None = None) -> s
     default (DREAMNET_LLM_MODEL)."""
     if provider == "offline":
         return "offline"
+    if provider == "loom":
+        return requested if requested and requested.startswith("loom:") else agent.model
     return requested or agent.model or settings.LLM_MODEL
 
 

@@ -94,7 +94,8 @@ def mission_create(
             f"A mission cap is a positive amount in US dollars below {MAX_MISSION_CAP:,}.", code="bad_budget"
         )
     cleaned = _clean_input(kind, data)
-    provider = _provider_name()
+    requested = model.strip() if model else None
+    provider = "loom" if (requested or agent.model).startswith("loom:") else _provider_name()  # a node-trained model
     chosen = model_for(agent=agent, provider=provider, requested=model.strip() if model else None)
     forecast = mission_forecast(agent=agent, kind=kind, data=cleaned, model=chosen)  # raises UnpricedModel
     budget = budget_for_month()
