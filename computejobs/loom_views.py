@@ -37,7 +37,8 @@ def loom_chat(request: AuthenticatedHtmxRequest, blake3: str) -> HttpResponse:
     reply = None
     if request.method == "POST" and form.is_valid():
         try:
-            reply = generate(checkpoint, form.cleaned_data.pop("prompt"), **form.cleaned_data)
+            options = dict(form.cleaned_data)
+            reply = generate(checkpoint, options.pop("prompt"), **options)
         except LoomError as exc:
             form.add_error("prompt", f"{exc.code}: {exc}")
     context = {"model": model, "checkpoint": checkpoint, "form": form, "reply": reply}

@@ -38,6 +38,7 @@ def test_the_console_lists_models_with_curves_and_chats_without_javascript(clien
     answered = client.post(f"/console/loom/{blake3}/", {"prompt": "the ", "max_tokens": 12, "temperature": 0.5,
                                                          "top_k": 0, "top_p": 1, "seed": 1})  # fmt: skip
     assert answered.status_code == 200 and "Generated on the server." in answered.content.decode()
+    assert "data-loom-reply>the " in answered.content.decode()  # the prompt, then the model's continuation
     refused = client.post(f"/console/loom/{blake3}/", {"prompt": "x" * 13, "max_tokens": 5, "temperature": 0.5,
                                                        "top_k": 0, "top_p": 1, "seed": 1})  # fmt: skip
     assert refused.status_code == 422 and "prompt_too_long" in refused.content.decode()
