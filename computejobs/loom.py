@@ -108,8 +108,12 @@ def train_job(params: dict, corpus: Corpus, progress: Progress) -> tuple[dict, l
                                                      f"{p.tokens_per_s:,.0f} tok/s · ETA {_eta(p.eta_s)}")  # fmt: skip
 
     started = time.perf_counter()
-    checkpoint = train(corpus, config, progress=report, resume=resume, checkpoint_every=LOOM_CHECKPOINT_EVERY,
-                       on_checkpoint=lambda c: _write_atomic(resume_path, checkpoint_to_dreamfile(c)))  # fmt: skip
+    try:
+        checkpoint = train(corpus, config, progress=report, resume=resume, checkpoint_every=LOOM_CHECKPOINT_EVERY,
+                           on_checkpoint=lambda c: _write_atomic(resume_path, checkpoint_to_dreamfile(c)))  # fmt: skip
+    except LoomError:
+        resume_path.unlink(missing_ok=True)  # a run that diverged would diverge again from its checkpoint
+        raise
     seconds = time.perf_counter() - started
     resume_path.unlink(missing_ok=True)
     losses = checkpoint.losses
@@ -171,25 +175,3 @@ def loss_svg(losses: list, val_losses: list, *, title: str) -> str:
         f'<text x="4" y="{height - pad}" fill="#a3a9c7" style="{STYLE}">{lo_y:.2f}</text>'
         f'<text x="{width - pad - 60}" y="{height - 8}" fill="#a3a9c7" style="{STYLE}">step {hi_x}</text></svg>'
     )
-
-
-def loom_models(limit: int = 50) -> list[dict]:
-    """The trained models on this node, newest first: name, ``loom:<blake3>``, losses, sample, the loss curve."""
-    from computejobs.models import ComputeJob
-    from computejobs.selectors import artifact_url
-
-    rows = []
-    jobs = ComputeJob.objects.filter(kind="lm_train", status=ComputeJob.Status.SUCCEEDED).order_by("-finished_at")
-    for job in jobs[:limit]:
-        model = next((a for a in job.artifacts if a["media_type"] == MEDIA_TYPE), None)
-        curve = next((a for a in job.artifacts if a["name"] == "loss.svg"), None)
-        if model is None:
-            continue
-        rows.append({
-            "job": job, "model": model_name(model["blake3"]), "blake3": model["blake3"], "name": job.result.get("name"),
-            "config": job.result.get("config", {}), "val_loss": job.result.get("val_loss"),
-            "final_loss": job.result.get("final_loss"), "steps_run": job.result.get("steps_run"),
-            "stopped": job.result.get("stopped"), "corpus_source": job.result.get("corpus_source"),
-            "sample": job.result.get("sample", ""), "curve_url": artifact_url(curve["blake3"]) if curve else None,
-        })  # fmt: skip
-    return rows
