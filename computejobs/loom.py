@@ -4,7 +4,9 @@ A trained model is the artifact of its ``lm_train`` job's ``.loom`` output (the 
 ``.dreamfile``); it is named ``loom:<blake3>`` wherever a model is chosen (``lm_generate``, the chat, an agent's
 model). While a job trains it writes a resumable checkpoint every ``LOOM_CHECKPOINT_EVERY`` steps to
 ``$DREAMNET_HOME/loom/resume/<key>.dreamfile`` (the key digests the corpus and the configuration): a worker that
-is killed and recovered continues from it, to the same weights an unbroken run gives.
+is killed and recovered continues from it, to the same weights an unbroken run gives. It also saves at least
+every ``LOOM_CHECKPOINT_SECONDS``: a training longer than ``DREAMNET_Q_TIMEOUT_S`` is killed by the task cluster
+and resumed by the recovery schedule, run after run, until it ends.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ Progress = Callable[[float, str], None]
 
 PREFIX = "loom:"
 LOOM_CHECKPOINT_EVERY = 50
+# Also save at least this often: Django-Q2 kills a task at DREAMNET_Q_TIMEOUT_S and the recovery schedule resumes
+# it, so a long training spans several worker runs and loses at most this much work each time.
+LOOM_CHECKPOINT_SECONDS = 60.0
 
 
 def model_name(blake3: str) -> str:
@@ -110,7 +115,7 @@ def train_job(params: dict, corpus: Corpus, progress: Progress) -> tuple[dict, l
     started = time.perf_counter()
     try:
         checkpoint = train(corpus, config, progress=report, resume=resume, checkpoint_every=LOOM_CHECKPOINT_EVERY,
-                           on_checkpoint=lambda c: _write_atomic(resume_path, checkpoint_to_dreamfile(c)))  # fmt: skip
+                           checkpoint_seconds=LOOM_CHECKPOINT_SECONDS, on_checkpoint=lambda c: _write_atomic(resume_path, checkpoint_to_dreamfile(c)))  # fmt: skip
     except LoomError:
         resume_path.unlink(missing_ok=True)  # a run that diverged would diverge again from its checkpoint
         raise

@@ -97,6 +97,7 @@ def train(
     progress: Callable[[Progress], None] | None = None,
     on_checkpoint: Callable[[Checkpoint], None] | None = None,
     checkpoint_every: int = 0,
+    checkpoint_seconds: float = 0.0,
     resume: Checkpoint | None = None,
     log_every: int = 0,
     memory_bytes: int | None = None,
@@ -104,7 +105,8 @@ def train(
     """Train a model on ``corpus`` and return the checkpoint of its best validation loss.
 
     ``on_checkpoint`` receives a resumable checkpoint (with Adam moments and the sampler state) every
-    ``checkpoint_every`` steps; ``resume`` continues such a checkpoint to the same result an unbroken run gives.
+    ``checkpoint_every`` steps, and also once ``checkpoint_seconds`` have passed since the last one; ``resume``
+    continues such a checkpoint to the same result an unbroken run gives.
     Raises LoomError before training for a bad corpus, a configuration too large for memory or a resume from a
     different corpus or configuration, and during it for a non-finite loss.
     """
@@ -134,6 +136,7 @@ def train(
     best_val = state.best_val if state.best_val is not None else math.inf
     stale = sum(1 for _ in _stale_evaluations(state.val_losses))
     started, start_step = time.perf_counter(), state.step
+    saved_at = started
     stopped = "steps"
     b1, b2 = BETAS
     for step in range(state.step, config.steps):
@@ -182,7 +185,10 @@ def train(
         if stale >= config.patience:
             stopped = "early_stop"
             break
-        if on_checkpoint is not None and checkpoint_every and t % checkpoint_every == 0 and t < config.steps:
+        due = bool(checkpoint_every and t % checkpoint_every == 0)
+        due = due or bool(checkpoint_seconds and time.perf_counter() - saved_at >= checkpoint_seconds)
+        if on_checkpoint is not None and due and t < config.steps:
+            saved_at = time.perf_counter()
             state.params, state.best_val = params, best_val
             state.adam = adam | {f"best.{k}": v for k, v in best.items()}
             state.rng_state = rng.bit_generator.state

@@ -77,6 +77,10 @@ def test_a_killed_run_resumes_to_the_same_weights():
     assert [c.step for c in saved] == [10]
     resumed = train(corpus, config, resume=unpack(saved[0].pack()))
     assert resumed.pack() == unbroken.pack()
+    timed = []  # a checkpoint is also due once checkpoint_seconds have passed: here, after every step
+    train(corpus, config, checkpoint_seconds=1e-9, on_checkpoint=timed.append)
+    assert [c.step for c in timed] == list(range(1, 20))
+    assert train(corpus, config, resume=unpack(timed[6].pack())).pack() == unbroken.pack()
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from computejobs.loom import _resume_path, checkpoint_load, checkpoint_to_dreamf
 from computejobs.models import ComputeJob
 from computejobs.services import job_create
 from computejobs.tasks import compute_job_task
-from mesh.models import Artifact, Receipt
+from mesh.models import Artifact, Event, Receipt
 from mesh.services import artifact_read, artifact_store
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,8 @@ def test_a_train_job_keeps_its_checkpoint_loss_curve_and_a_signed_receipt():
     assert receipt.inputs["corpus_digest"] == result["corpus_digest"] and receipt.inputs["dim"] == 16
     assert receipt.signature
     assert "<polyline" in artifact_read(Artifact.objects.get(blake3=job.artifacts[1]["blake3"])).decode()
+    progress = [e.payload["message"] for e in Event.objects.filter(topic="compute.job.progress", payload__job=job.pk)]
+    assert any(m.startswith("step 30/60 · loss ") and " tok/s · ETA " in m and "val " in m for m in progress)
 
 
 def test_a_killed_worker_resumes_from_the_last_checkpoint_to_the_same_weights():
