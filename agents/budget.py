@@ -33,7 +33,10 @@ def month_of(day: date | None = None) -> date:
 
 
 def price_for(model: str, *, on: date | None = None) -> Price:
-    """Return the price of ``model`` in effect on ``on`` (today), or raise UnpricedModel."""
+    """Return the price of ``model`` in effect on ``on`` (today), or raise UnpricedModel. A Loom model
+    (``loom:<blake3>``, trained and run on this node) costs nothing."""
+    if model.startswith("loom:"):
+        return Price(model, ZERO, ZERO, ZERO)
     row = (
         ModelPrice.objects.filter(model=model, effective_from__lte=on or timezone.now().date())
         .order_by("-effective_from")

@@ -30,11 +30,21 @@ def tools_for(*, agent: Agent, kind: str) -> list[dict[str, Any]]:
     return [TOOLS[name].schema() for name in names]
 
 
+def provider_for(*, agent: Agent, requested: str | None = None) -> str:
+    """Return the provider a new mission of ``agent`` uses: ``loom`` when its model (or the requested one) is a Loom
+    model trained on this node (``loom:<blake3>``), else the configured one."""
+    from agents.llm import provider_name_configured
+
+    return "loom" if (requested or agent.model).startswith("loom:") else provider_name_configured()
+
+
 def model_for(*, agent: Agent, provider: str, requested: str | None = None) -> str:
     """Return the model a new mission uses: the offline provider's own, else the request's, the agent's or the
     default (DREAMNET_LLM_MODEL)."""
     if provider == "offline":
         return "offline"
+    if provider == "loom":
+        return requested if requested and requested.startswith("loom:") else agent.model
     return requested or agent.model or settings.LLM_MODEL
 
 

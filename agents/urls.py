@@ -26,6 +26,7 @@ urlpatterns = [
     path("console/codegen/<int:mission_id>/patch.mbox", codegen_views.codegen_mbox, name="codegen-mbox"),
     path("console/dreamstar/", dreamstar_views.dreamstar_console, name="dreamstar"),
     path("console/dreamstar/generate", dreamstar_views.dreamstar_generate, name="dreamstar-generate"),
+    path("console/dreamstar/loom-corpus", dreamstar_views.dreamstar_loom_corpus_view, name="dreamstar-loom-corpus"),
     path(
         "console/dreamstar/ingestions/<int:ingestion_id>/",
         dreamstar_views.dreamstar_ingestion,

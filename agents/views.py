@@ -28,7 +28,8 @@ def _forecast(form: LaunchForm) -> dict:
         return {}
     data = form.cleaned_data
     try:
-        model = selectors.model_for(agent=data["agent"], provider=provider_name_configured())
+        provider = selectors.provider_for(agent=data["agent"])
+        model = selectors.model_for(agent=data["agent"], provider=provider)
         return {
             "forecast": selectors.mission_forecast(
                 agent=data["agent"], kind=data["kind"], data=form.mission_data(), model=model

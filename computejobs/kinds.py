@@ -431,3 +431,132 @@ class RenderJob:
         summary = {"seconds": round(result.seconds, 3), "width": int(result.image.shape[1]),
                    "height": int(result.image.shape[0]), "stats": result.stats}  # fmt: skip
         return summary, [("frame.png", "image/png", encode_png(result.image))]
+
+
+# Loom language model ----------------------------------------------------------------------------------------
+
+
+def loom_corpus(params: dict):
+    """The corpus a ``lm_train`` job names: ``corpus`` (``shakespeare``, or a file or folder under
+    ``$DREAMNET_HOME/corpora``), ``corpus_artifact`` (the BLAKE3 of an uploaded text artifact) or ``corpus_text``.
+
+    Raises JobError under the parameter at fault (empty, binary, missing)."""
+    from pathlib import Path
+
+    from compute.loom import LoomError, corpus_from_bytes, corpus_from_path
+
+    try:
+        if params.get("corpus_text"):
+            text = str(params["corpus_text"])
+            if len(text) > LOOM_MAX_INLINE_CHARS:
+                raise JobError(errors={"corpus_text": f"corpus_text is {len(text):,} characters; inline text is at "
+                                                      f"most {LOOM_MAX_INLINE_CHARS:,}. Upload a larger corpus as "
+                                                      "an artifact and give corpus_artifact."})  # fmt: skip
+            return corpus_from_bytes(text.encode(), source="inline text")
+        if params.get("corpus_artifact"):
+            from mesh.models import Artifact
+            from mesh.services import artifact_read
+
+            artifact = Artifact.objects.filter(blake3=str(params["corpus_artifact"])).first()
+            if artifact is None:
+                raise JobError(errors={"corpus_artifact": f"No artifact {params['corpus_artifact']!r} on this node."})
+            return corpus_from_bytes(artifact_read(artifact), source=f"artifact {artifact.blake3[:12]}")
+        name = str(params.get("corpus") or "")
+        if not name:
+            raise JobError(errors={"corpus": "Give corpus (shakespeare or a path under the node's corpora folder), "
+                                             "corpus_artifact or corpus_text."})  # fmt: skip
+        if name == "shakespeare":
+            return corpus_from_path(name)
+        root = (Path(settings.DREAMNET_HOME) / "corpora").resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root):
+            raise JobError(errors={"corpus": f"corpus paths stay inside {root}; got {name!r}."})
+        return corpus_from_path(path)
+    except LoomError as exc:
+        key = next((k for k in ("corpus_text", "corpus_artifact", "corpus") if params.get(k)), "corpus")
+        raise JobError(errors={key: str(exc)}) from exc
+
+
+LOOM_MAX_INLINE_CHARS = 32_000
+LOOM_CONFIG_KEYS = ("dim", "blocks", "heads", "context", "steps", "lr", "batch", "eval_every", "eval_batches",
+                    "patience", "seed")  # fmt: skip
+LOOM_DEFAULTS = {"dim": 64, "blocks": 2, "heads": 4, "context": 64, "steps": 500, "lr": 1e-3, "batch": 12,
+                 "eval_every": 100, "eval_batches": 20, "patience": 3, "seed": 0}  # fmt: skip
+
+
+@register("lm_train", summary="Train a Loom character-level language model on a text corpus (CPU, autograd)")
+class LmTrainJob:
+    @staticmethod
+    def validate(params: dict) -> dict:
+        from compute.loom import Config, LoomError
+        from compute.loom.train import check_memory
+
+        check = _Check(params)
+        clean = {k: params[k] for k in ("corpus", "corpus_artifact", "corpus_text") if params.get(k)}
+        for key in LOOM_CONFIG_KEYS:
+            low, high = Config.LIMITS[key]
+            cast = float if key == "lr" else int
+            clean[key] = check.number(key, LOOM_DEFAULTS[key], low=low, high=min(high, 1.0) if key == "lr" else high,
+                                      cast=cast)  # fmt: skip
+        if clean["steps"] is not None and clean["lr"] is not None:  # nanoGPT's schedule: warm up, decay to lr/10
+            clean["warmup"], clean["min_lr"] = min(100, clean["steps"] // 10), clean["lr"] / 10
+        try:
+            corpus = loom_corpus(params)
+        except JobError as exc:
+            check.merge(exc)
+            corpus = None
+        if not check.errors:
+            try:
+                config = Config.from_dict(clean)
+                if corpus is not None:
+                    from compute.loom.corpus import split
+
+                    split(corpus, config.context)
+                    clean["memory_mb"] = round(check_memory(config, len(corpus.vocab)) / 2**20, 1)
+            except LoomError as exc:
+                check.error("config" if exc.code != "corpus_too_small" else "corpus", str(exc))
+        if corpus is not None:
+            clean["corpus_digest"], clean["corpus_chars"] = corpus.digest, len(corpus.text)
+        return check.done(clean)
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        from compute.loom import LoomError
+        from computejobs.loom import train_job
+
+        try:
+            return train_job(params, loom_corpus(params), progress)
+        except LoomError as exc:  # stopped with its reason: nan_loss names the step
+            raise JobError(errors={"lr" if exc.code == "nan_loss" else "corpus": f"{exc.code}: {exc}"}) from exc
+
+
+@register("lm_generate", summary="Generate text from a trained Loom model (prompt, temperature, top-k/top-p, seed)")
+class LmGenerateJob:
+    @staticmethod
+    def validate(params: dict) -> dict:
+        from compute.loom import LoomError
+        from compute.loom.train import encode
+        from computejobs.loom import checkpoint_load
+
+        check = _Check(params)
+        clean = {
+            "model": str(params.get("model") or ""),
+            "prompt": str(params.get("prompt") or ""),
+            "max_tokens": check.number("max_tokens", 200, low=1, high=10_000, cast=int),
+            "temperature": check.number("temperature", 0.8, low=0.0, high=5.0),
+            "top_k": check.number("top_k", 0, low=0, high=100_000, cast=int),
+            "top_p": check.number("top_p", 1.0, low=0.01, high=1.0),
+            "seed": check.number("seed", 0, low=0, high=2**31 - 1, cast=int),
+        }
+        try:
+            checkpoint = checkpoint_load(clean["model"])
+            encode(checkpoint, clean["prompt"])
+        except LoomError as exc:
+            check.error("model" if exc.code not in ("prompt_too_long", "unknown_characters") else "prompt", str(exc))
+        return check.done(clean)
+
+    @staticmethod
+    def run(params: dict, progress: Progress) -> tuple[dict, list[Output]]:
+        from computejobs.loom import generate_job
+
+        return generate_job(params, progress)

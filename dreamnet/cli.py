@@ -19,6 +19,7 @@ from mesh.sync import cli_node as sync_cli
 from mesh.sync.cli_sync import register as register_sync_verbs
 
 app = typer.Typer(help="DreamNet node commands.", no_args_is_help=True, add_completion=False)
+app.add_typer(__import__("computejobs.loom_cli", fromlist=["app"]).app, name="loom")  # dream loom (issue 21)
 
 
 def _setup() -> None:

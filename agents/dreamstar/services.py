@@ -238,3 +238,22 @@ def dreamstar_generation_store(
         payload = {"generation": generation.pk, "mission": mission.pk, "citations": citations, "dropped": dropped}
         publish_on_commit("dreamstar.generation.created", payload)
     return generation
+
+
+def dreamstar_loom_corpus():
+    """Store the collection's extracted text (every ingestion, oldest first, its chunks joined without their
+    overlaps) as one ``text/plain`` artifact and return it: the corpus an ``lm_train`` job names by
+    ``corpus_artifact``. Raises AgentsError ``empty_corpus`` when nothing is ingested."""
+    from mesh.services import artifact_store
+
+    parts = []
+    for ingestion in DreamstarIngestion.objects.order_by("created_at", "id"):
+        text, end = [], 0
+        for chunk in ingestion.chunks.order_by("ordinal"):
+            text.append(chunk.text[max(0, end - chunk.start) :])
+            end = max(end, chunk.end)
+        parts.append("".join(text).strip())
+    corpus = "\n\n".join(p for p in parts if p)
+    if not corpus:
+        raise AgentsError("DreamStar holds no documents yet: ingest some first.", code="empty_corpus")
+    return artifact_store(content=corpus.encode(), name="dreamstar-corpus.txt", media_type="text/plain")

@@ -4,6 +4,7 @@ citations, and the public /dreamstar page with live figures."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -77,6 +78,22 @@ def dreamstar_generate(request: AuthenticatedHtmxRequest) -> HttpResponse:
         else:
             return redirect(mission)
     return _console(request, ingest_form=IngestForm(), generate_form=form, status=422)
+
+
+@operator_required
+@require_POST
+def dreamstar_loom_corpus_view(request: AuthenticatedHtmxRequest) -> HttpResponse:
+    """Store the collection's text as one artifact and send the operator to queue a Loom model on it."""
+    from agents.dreamstar.services import dreamstar_loom_corpus
+
+    try:
+        artifact = dreamstar_loom_corpus()
+    except AgentsError as exc:
+        messages.error(request, str(exc))
+        return redirect("agents:dreamstar")
+    messages.success(request, f'The collection\'s text ({artifact.size:,} bytes) is artifact {artifact.blake3}. Queue '
+                              f'an lm_train job with {{"corpus_artifact": "{artifact.blake3}"}}.')  # fmt: skip
+    return redirect("compute-console")
 
 
 @operator_required

@@ -1,7 +1,8 @@
 """The LLM layer: one interface (:class:`Provider`), the ``offline`` and ``openai`` providers, and replay.
 
 ``provider_configured()`` picks the provider from settings: ``DREAMNET_LLM_PROVIDER=auto`` (the default) means
-``openai`` when ``OPENAI_API_KEY`` is set and ``offline`` otherwise. Settings are read when called, never at
+``openai`` when ``OPENAI_API_KEY`` is set and ``offline`` otherwise. An agent whose model is ``loom:<blake3>`` runs
+on the ``loom`` provider (a model trained on this node) whatever the setting. Settings are read when called, never at
 import, so the pure modules here (base, offline, pricing, openai_provider) work without Django.
 """
 
@@ -41,6 +42,10 @@ def provider_configured(name: str | None = None) -> Provider:
         from agents.llm.offline import OfflineProvider
 
         return OfflineProvider()
+    if name == "loom":
+        from agents.llm.loom_provider import LoomProvider
+
+        return LoomProvider(loader=loom_checkpoint)
     if name == "openai":
         if not settings.OPENAI_API_KEY:
             raise LlmError("The openai provider needs OPENAI_API_KEY (or OPENAI_API_KEY_FILE).")
@@ -52,7 +57,21 @@ def provider_configured(name: str | None = None) -> Provider:
             timeout_s=settings.LLM_TIMEOUT_S,
             max_retries=settings.LLM_MAX_RETRIES,
         )
-    raise LlmError(f"Unknown LLM provider {name!r}; use offline or openai.")
+    raise LlmError(f"Unknown LLM provider {name!r}; use offline, openai or loom.")
+
+
+def loom_checkpoint(model: str):
+    """Return the verified checkpoint of the Loom model ``loom:<blake3>`` stored on this node, or raise LoomError."""
+    from compute.loom import LoomError, unpack
+    from compute.loom.checkpoint import MEDIA_TYPE
+    from mesh.models import Artifact
+    from mesh.services import artifact_read
+
+    digest = model.removeprefix("loom:")
+    artifact = Artifact.objects.filter(blake3=digest, media_type=MEDIA_TYPE).first() if digest else None
+    if artifact is None:
+        raise LoomError("unknown_model", f"No Loom model {model!r} on this node; train one with an lm_train job.")
+    return unpack(artifact_read(artifact))
 
 
 class CassetteProvider:

@@ -15,9 +15,8 @@ from agents.budget import budget_for_month
 from agents.errors import AgentsError, BudgetRefused
 from agents.kinds import runner_for
 from agents.llm import canonical
-from agents.llm import provider_name_configured as _provider_name
 from agents.models import Agent, Mission
-from agents.selectors import mission_forecast, model_for
+from agents.selectors import mission_forecast, model_for, provider_for
 from agents.services.common import enqueue_after_commit, mission_payload
 from agents.services.run import mission_finish
 from mesh import publish_on_commit
@@ -100,7 +99,7 @@ def mission_create(
         provider = runner.provider()
         chosen = runner.model(provider=provider, requested=requested)
     else:
-        provider = _provider_name()
+        provider = provider_for(agent=agent, requested=requested)
         chosen = model_for(agent=agent, provider=provider, requested=requested)
     forecast = mission_forecast(agent=agent, kind=kind, data=cleaned, model=chosen)  # raises UnpricedModel
     budget = budget_for_month()

@@ -108,7 +108,7 @@ def mission_llm_call(
         return LlmResponse.from_json(recorded.response)
 
     draft = build(mission.model)
-    fallback = agent.fallback_model if mission.provider != "offline" else ""
+    fallback = agent.fallback_model if mission.provider not in ("offline", "loom") else ""
     reservation = budget_reserve(
         mission=mission,
         model=mission.model,
