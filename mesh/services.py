@@ -96,15 +96,20 @@ def event_message(event: Event) -> dict[str, Any]:
     }
 
 
+def status_message(message: dict[str, Any]) -> dict[str, Any]:
+    """Return the status-group message for a public event, its websocket text encoded once for every client."""
+    return {"type": "status.event", "event": message, "text": json.dumps({"type": "event", "event": message})}
+
+
 def fan_out(message: dict[str, Any]) -> None:
-    """Send an event message to the console group, and the status group when public."""
+    """Send an event message to the console group, and the status group when public: one group send each."""
     layer = get_channel_layer()
     if layer is None:
         return
     send = async_to_sync(layer.group_send)
     send(CONSOLE_GROUP, {"type": "mesh.event", "event": message})
     if message["public"]:
-        send(STATUS_GROUP, {"type": "status.event", "event": message})
+        send(STATUS_GROUP, status_message(message))
 
 
 def publish(topic: str, payload: dict[str, Any], *, actor: Any = None) -> Event:
