@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from commerce import pricing
 from commerce.errors import CommerceError
@@ -33,6 +37,7 @@ class Spot:
     currency: str
     source: str
     fetched_at: datetime
+    tick_id: int | None = None  # the SpotTick row: what per-tick caches are keyed on
 
     @property
     def age_s(self) -> float:
@@ -60,13 +65,57 @@ class Spot:
 
 
 def spot_latest() -> dict[str, Spot]:
-    """Return the newest tick per metal (metals never fetched are absent)."""
-    latest: dict[str, Spot] = {}
+    """Return the newest tick per metal (metals never fetched are absent): one query, each metal's newest tick
+    found through the (metal, -fetched_at) index."""
+    newest = Q()
     for metal in Metal.values:
-        tick = SpotTick.objects.filter(metal=metal).order_by("-fetched_at").first()
-        if tick is not None:
-            latest[metal] = Spot(tick.metal, tick.bid, tick.ask, tick.currency, tick.source, tick.fetched_at)
-    return latest
+        newest |= Q(pk=Subquery(SpotTick.objects.filter(metal=metal).order_by("-fetched_at").values("pk")[:1]))
+    latest: dict[str, Spot] = {}
+    for tick in SpotTick.objects.filter(newest):
+        latest[tick.metal] = Spot(
+            tick.metal, tick.bid, tick.ask, tick.currency, tick.source, tick.fetched_at, tick_id=tick.pk
+        )
+    return {metal: latest[metal] for metal in Metal.values if metal in latest}
+
+
+# Per-tick caches: what only changes with a spot tick (priced catalog rows, charts) is kept in the cache under
+# a key naming the tick(s) it was computed from, so a new tick makes a new key and nothing is ever stale. The
+# catalog's rows also depend on the products and their tiers: their version token changes whenever one is saved
+# or deleted (commerce.apps connects catalog_changed), at once and again when the transaction commits.
+CATALOG_VERSION_KEY = "commerce:catalog:version"
+PER_TICK_TIMEOUT_S = 600
+
+
+def catalog_version() -> str:
+    version = cache.get(CATALOG_VERSION_KEY)
+    if version is None:
+        cache.add(CATALOG_VERSION_KEY, secrets.token_hex(8), timeout=None)
+        version = cache.get(CATALOG_VERSION_KEY) or "unversioned"
+    return version
+
+
+def catalog_changed(**_kwargs) -> None:
+    """A product or price tier changed: drop the catalog's version now and once the change commits."""
+    cache.delete(CATALOG_VERSION_KEY)
+    transaction.on_commit(lambda: cache.delete(CATALOG_VERSION_KEY))
+
+
+def per_tick_key(name: str, *parts) -> str:
+    return f"commerce:tick:{name}:" + ":".join(str(p) for p in parts)
+
+
+def spot_chart_cached(metal: str, spot: Spot | None):
+    """The product page's chart of the last hours of ``metal``, computed once per tick (None without ticks)."""
+    from commerce.charts import spot_chart_svg
+
+    if spot is None or spot.tick_id is None:
+        return spot_chart_svg(spot_history(metal))
+    key = per_tick_key("chart", metal, spot.tick_id)
+    chart = cache.get(key)
+    if chart is None:
+        chart = spot_chart_svg(spot_history(metal)) or ""
+        cache.set(key, str(chart), timeout=PER_TICK_TIMEOUT_S)
+    return mark_safe(chart) if chart else None  # noqa: S308 - our own SVG, escaped when it was built
 
 
 def spot_history(metal: str, *, hours: int = 6, limit: int = 240) -> list[SpotTick]:
@@ -112,7 +161,12 @@ def membership_for(user) -> Membership | None:
 
 
 def cart_lines(*, user, company: Company) -> list[CartLine]:
-    return list(CartLine.objects.filter(user=user, company=company).select_related("product").order_by("pk"))
+    return list(
+        CartLine.objects.filter(user=user, company=company)
+        .select_related("product")
+        .prefetch_related("product__tiers")
+        .order_by("pk")
+    )
 
 
 def cart_line_count(*, user, company: Company) -> int:
