@@ -67,15 +67,30 @@ class Spot:
 def spot_latest() -> dict[str, Spot]:
     """Return the newest tick per metal (metals never fetched are absent): one query, each metal's newest tick
     found through the (metal, -fetched_at) index."""
-    newest = Q()
-    for metal in Metal.values:
-        newest |= Q(pk=Subquery(SpotTick.objects.filter(metal=metal).order_by("-fetched_at").values("pk")[:1]))
     latest: dict[str, Spot] = {}
-    for tick in SpotTick.objects.filter(newest):
+    for tick in SpotTick.objects.raw(*_spot_latest_sql()):
         latest[tick.metal] = Spot(
             tick.metal, tick.bid, tick.ask, tick.currency, tick.source, tick.fetched_at, tick_id=tick.pk
         )
     return {metal: latest[metal] for metal in Metal.values if metal in latest}
+
+
+_SPOT_LATEST_SQL: dict[str, tuple[str, tuple]] = {}
+
+
+def _spot_latest_sql() -> tuple[str, tuple]:
+    """The latest-tick query, compiled once per database vendor: it never changes, and compiling its four
+    subqueries through the ORM cost more than running it."""
+    from django.db import connection
+
+    compiled = _SPOT_LATEST_SQL.get(connection.vendor)
+    if compiled is None:
+        newest = Q()
+        for metal in Metal.values:
+            newest |= Q(pk=Subquery(SpotTick.objects.filter(metal=metal).order_by("-fetched_at").values("pk")[:1]))
+        compiled = SpotTick.objects.filter(newest).query.sql_with_params()
+        _SPOT_LATEST_SQL[connection.vendor] = compiled
+    return compiled
 
 
 # Per-tick caches: what only changes with a spot tick (priced catalog rows, charts) is kept in the cache under

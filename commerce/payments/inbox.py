@@ -59,13 +59,17 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
     even at the same moment on another worker, waits on the unique id and then does nothing. An event that
     cannot be applied yet is stored as pending (acknowledged, so the provider stops resending) and retried.
 
-    One transaction and three statements besides the handlers' own: the insert (``ON CONFLICT DO NOTHING``, so a
-    duplicate costs one statement and no error), the handlers, and the row's outcome. An event that is not ready
+    One transaction and two statements besides the handlers' own: the insert (``ON CONFLICT DO NOTHING``, so a
+    duplicate costs one statement and no error) and the row's outcome; an event with nothing to apply is one
+    insert that carries its outcome. An event that is not ready
     rolls the whole transaction back (the row with the handlers' writes) and is then stored as pending on its
     own, again only if no other delivery stored it meanwhile.
     """
     received = provider.webhook_parse(payload=payload, signature=signature)
     duplicate = f"duplicate: {received.id} was already received"
+    if not received.events:  # nothing to apply (an event DreamNet only keeps): storing it is the whole job
+        note = received.note[:200]
+        return note if _row_insert(provider.name, received, result=note, attempts=1, done=True) else duplicate
     try:
         with transaction.atomic():
             pk = _row_insert(provider.name, received)
@@ -91,7 +95,7 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
 
 
 def _row_insert(provider: str, received: WebhookEvent, *, result: str = "", attempts: int = 0,
-                pending: bool = False) -> int | None:  # fmt: skip
+                pending: bool = False, done: bool = False) -> int | None:  # fmt: skip
     """Insert the event's row unless the provider's event id is stored already; return its pk, or None.
 
     A concurrent insert of the same id makes this wait until that transaction ends: None once it committed.
@@ -105,7 +109,7 @@ def _row_insert(provider: str, received: WebhookEvent, *, result: str = "", atte
         "payload": table.get_field("payload").get_db_prep_save(received.payload, connection),
         "received_at": connection.ops.adapt_datetimefield_value(timezone.now()),
         "result": result,
-        "needs_review": not pending and attempts > 0,  # a not-ready event given up on at once
+        "needs_review": not pending and not done and attempts > 0,  # a not-ready event given up on at once
         "pending": pending,
         "attempts": attempts,
     }
