@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from commerce.models import (
     Product,
     SpotTick,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,22 +104,50 @@ CATALOG_VERSION_KEY = "commerce:catalog:version"
 PER_TICK_TIMEOUT_S = 600
 
 
-def catalog_version() -> str:
-    version = cache.get(CATALOG_VERSION_KEY)
-    if version is None:
-        cache.add(CATALOG_VERSION_KEY, secrets.token_hex(8), timeout=None)
-        version = cache.get(CATALOG_VERSION_KEY) or "unversioned"
+def catalog_version() -> str | None:
+    """The catalog's version token, or None when the cache cannot answer (the page is then rendered uncached)."""
+    try:
+        version = cache.get(CATALOG_VERSION_KEY)
+        if version is None:
+            cache.add(CATALOG_VERSION_KEY, secrets.token_hex(8), timeout=None)
+            version = cache.get(CATALOG_VERSION_KEY)
+    except Exception as exc:  # the cache backend's own errors (redis.ConnectionError, OSError, ...)
+        logger.warning("catalog rows rendered uncached: %s", exc)
+        return None
     return version
 
 
 def catalog_changed(**_kwargs) -> None:
-    """A product or price tier changed: drop the catalog's version now and once the change commits."""
-    cache.delete(CATALOG_VERSION_KEY)
-    transaction.on_commit(lambda: cache.delete(CATALOG_VERSION_KEY))
+    """A product or price tier changed: drop the catalog's version now and once the change commits. (Should the
+    cache be down meanwhile, rows kept before are still keyed on their spot ticks, so they end with the next tick.)"""
+
+    def drop() -> None:
+        try:
+            cache.delete(CATALOG_VERSION_KEY)
+        except Exception as exc:
+            logger.warning("catalog version not dropped: %s", exc)
+
+    drop()
+    transaction.on_commit(drop)
 
 
 def per_tick_key(name: str, *parts) -> str:
     return f"commerce:tick:{name}:" + ":".join(str(p) for p in parts)
+
+
+def per_tick_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        logger.warning("per-tick cache unavailable: %s", exc)
+        return None
+
+
+def per_tick_set(key: str, value) -> None:
+    try:
+        cache.set(key, value, timeout=PER_TICK_TIMEOUT_S)
+    except Exception as exc:
+        logger.warning("per-tick cache unavailable: %s", exc)
 
 
 def spot_chart_cached(metal: str, spot: Spot | None):
@@ -126,10 +157,10 @@ def spot_chart_cached(metal: str, spot: Spot | None):
     if spot is None or spot.tick_id is None:
         return spot_chart_svg(spot_history(metal))
     key = per_tick_key("chart", metal, spot.tick_id)
-    chart = cache.get(key)
+    chart = per_tick_get(key)
     if chart is None:
         chart = spot_chart_svg(spot_history(metal)) or ""
-        cache.set(key, str(chart), timeout=PER_TICK_TIMEOUT_S)
+        per_tick_set(key, str(chart))
     return mark_safe(chart) if chart else None  # noqa: S308 - our own SVG, escaped when it was built
 
 

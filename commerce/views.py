@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
@@ -57,8 +56,9 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
     spots = selectors.spot_latest()
     # The priced rows change only with a spot tick or a catalog edit: rendered once per (ticks, catalog version).
     ticks = "-".join(str(s.tick_id) for s in spots.values())
-    key = selectors.per_tick_key("catalog-rows", metal or "all", ticks, selectors.catalog_version())
-    rows_html = cache.get(key)
+    version = selectors.catalog_version()
+    key = selectors.per_tick_key("catalog-rows", metal or "all", ticks, version)
+    rows_html = selectors.per_tick_get(key) if version else None
     if rows_html is None:
         rows = []
         for product in selectors.catalog(metal=metal):
@@ -73,7 +73,8 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
                 }
             )
         rows_html = render_to_string("commerce/catalog.html#rows", {"rows": rows, "metal": metal})
-        cache.set(key, rows_html, timeout=selectors.PER_TICK_TIMEOUT_S)
+        if version:
+            selectors.per_tick_set(key, rows_html)
     # Rendered by our own template, every value escaped there.
     context = {"rows_html": mark_safe(rows_html), "spots": spots, "metals": Metal.choices, "metal": metal}  # noqa: S308
     return render(request, "commerce/catalog.html", context)

@@ -110,3 +110,21 @@ def test_the_orders_api_takes_as_many_queries_for_five_orders_as_for_one(client,
         assert len(listed) == orders and all(len(o["lines"]) == 2 for o in listed)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_catalog_and_product_pages_render_uncached_while_the_cache_is_down(client, shop, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for name in ("get", "set", "add", "delete"):
+        monkeypatch.setattr(cache, name, down)
+    response = client.get("/metals")
+    assert response.status_code == 200
+    assert _rows(response).count("<tr>") == Product.objects.filter(active=True).count()
+    assert client.get("/metals/xau-bar-1oz-pamp").status_code == 200
+    product = Product.objects.get(sku="xau-coin-maple-1oz")
+    product.name = "Renamed while the cache was down"
+    product.save()
+    assert "Renamed while the cache was down" in client.get("/metals").content.decode()
