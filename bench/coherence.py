@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/coherence.py [--quick]
 
-Runs on a throw-away SQLite database in a temporary DREAMNET_HOME (never on your data). Prints medians of:
+Runs on a throw-away SQLite database in a temporary DREAMNET_HOME, or with DATABASE_URL on a fresh PostgreSQL
+database on that server dropped at exit (never on your data); --json ends with a line of ratios. Prints medians of:
 - reference: one probe round, ``health_snapshot(record=False)`` (every registered probe, a real round trip each),
   measured in the same run;
 - recording that round (``health_record``: the throttle claim, the insert, the retention delete);
@@ -24,22 +25,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._common import add_arguments, database_env, emit_json  # noqa: E402
 
 CLAIMED_NS = 14
 
 
-def _setup() -> None:
+def _setup() -> str:
     home = tempfile.mkdtemp(prefix="dreamnet-bench-")
     os.environ |= {"DREAMNET_HOME": home, "DJANGO_SETTINGS_MODULE": "dreamnet.settings"}
     os.environ["DREAMNET_MESH_CHECKPOINT_TIMER"] = "false"
-    for name in ("DATABASE_URL", "REDIS_URL", "DREAMNET_SQLITE_PATH"):
-        os.environ.pop(name, None)
+    os.environ.pop("REDIS_URL", None)
+    database = database_env()
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    return database
 
 
 def _median_s(fn: Callable[[], object], repeats: int) -> float:
@@ -64,9 +67,11 @@ def _rounds(n: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    add_arguments(parser)
     args = parser.parse_args()
     repeats = 20 if args.quick else 100
-    _setup()
+    database = _setup()
+    print(f"database: {database}")
 
     from datetime import timedelta
 
@@ -108,6 +113,17 @@ def main() -> None:
     line("coherence_view over 360 stored rounds (load + matrix)", view)
     per_heartbeat = record + view
     line("per heartbeat: record + coherence_view (360 rounds)", per_heartbeat)
+    emit_json(
+        args,
+        database,
+        {
+            "record_cost_vs_probe_round": record / probe_round,
+            "matrix_360_cost_vs_probe_round": rows[360] / probe_round,
+            "matrix_3600_cost_vs_probe_round": rows[3600] / probe_round,
+            "view_360_cost_vs_probe_round": view / probe_round,
+            "heartbeat_cost_vs_probe_round": per_heartbeat / probe_round,
+        },
+    )
 
 
 if __name__ == "__main__":

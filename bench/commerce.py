@@ -1,9 +1,9 @@
 """Commerce benchmark: page and API throughput against a bare Django view, and pricing a 100-line quote.
 
-    .venv/bin/python bench/commerce.py [--seconds 3]
+    .venv/bin/python bench/commerce.py [--seconds 3] [--quick] [--json]   (DATABASE_URL: on PostgreSQL)
 
 Runs in-process through Django's full request stack (middleware, sessions, CSP, templates) on a throw-away
-SQLite database with the demo catalog and a simulated spot feed. The reference is a view that returns a
+SQLite database (or a fresh PostgreSQL database on the DATABASE_URL server, dropped at exit) with the demo catalog and a simulated spot feed. The reference is a view that returns a
 constant response through the same stack, measured in the same run, so the ratios say what the pages
 themselves cost.
 """
@@ -21,16 +21,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._common import add_arguments, database_env, emit_json  # noqa: E402
 
 
-def _setup() -> None:
+def _setup() -> str:
     os.environ |= {
         "DREAMNET_HOME": tempfile.mkdtemp(prefix="dreamnet-bench-"),
         "DJANGO_SETTINGS_MODULE": "dreamnet.settings",
     }
     os.environ["DREAMNET_MESH_CHECKPOINT_TIMER"] = "false"
-    for name in ("DATABASE_URL", "REDIS_URL", "DREAMNET_SQLITE_PATH"):
-        os.environ.pop(name, None)
+    os.environ.pop("REDIS_URL", None)
+    database = database_env()
     import django
 
     django.setup()
@@ -51,6 +52,7 @@ def _setup() -> None:
 
     demo_catalog_load()
     spot_refresh()
+    return database
 
 
 def _rate(client, url: str, seconds: float) -> float:
@@ -87,20 +89,29 @@ def _price_quote(lines: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--quick", action="store_true", help="1 s per measurement")
+    add_arguments(parser)
     args = parser.parse_args()
-    _setup()
+    seconds = 1.0 if args.quick else args.seconds
+    database = _setup()
     from django.test import Client
 
+    print(f"database: {database}")
     client = Client()
-    bare = _rate(client, "/bench/bare", args.seconds)
+    bare = _rate(client, "/bench/bare", seconds)
     print(f"reference: bare Django view           {bare:10,.0f} req/s")
-    for label, url in [
-        ("catalog page /metals", "/metals"),
-        ("API products/{sku}", "/api/commerce/products/xau-coin-maple-1oz"),
+    ratios = {}
+    for key, label, url in [
+        ("catalog_vs_bare", "catalog page /metals", "/metals"),
+        ("product_page_vs_bare", "product page /metals/{sku}", "/metals/xau-coin-maple-1oz"),
+        ("api_product_vs_bare", "API products/{sku}", "/api/commerce/products/xau-coin-maple-1oz"),
+        ("api_products_list_vs_bare", "API products (list)", "/api/commerce/products"),
     ]:
-        rate = _rate(client, url, args.seconds)
-        print(f"{label:<37} {rate:10,.0f} req/s   {bare / rate:6.1f}x the cost of the bare view")
+        rate = _rate(client, url, seconds)
+        ratios[key] = rate / bare
+        print(f"{label:<37} {rate:10,.0f} req/s   {rate / bare:6.2f}x the bare view's rate")
     print(f"pricing a 100-line quote (pure)       {_price_quote(100):10.3f} ms")
+    emit_json(args, database, ratios)
 
 
 if __name__ == "__main__":

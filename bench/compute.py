@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import re
 import statistics
 import sys
 import time
@@ -33,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import add_arguments, emit_json  # noqa: E402
 from compute import runtime  # noqa: E402
 from compute.aco import AcoResult, improve_tours, solve  # noqa: E402
 from compute.flocking import Flock, FlockParams, neighbour_summary  # noqa: E402
@@ -116,7 +118,9 @@ def aco(quick: bool) -> None:
         f"  taichi          {timing['taichi'] * 1e3:8.2f} ms/iteration   "
         f"ratio numpy/taichi {timing['numpy'] / timing['taichi']:.1f}x"
     )
+    RATIOS["aco_iteration_taichi_vs_numpy"] = timing["numpy"] / timing["taichi"]
     ls = local_search(kroa, 1 if quick else 3)
+    RATIOS["two_opt_taichi_vs_numpy"] = ls["numpy"] / ls["taichi"]
     print("2-opt of 25 random tours on kroA100:")
     print(
         f"  numpy {ls['numpy'] * 1e3:.1f} ms, taichi {ls['taichi'] * 1e3:.1f} ms   "
@@ -146,7 +150,11 @@ def best_seconds(run: Callable[[], object], repeats: int) -> float:
     return best
 
 
+RATIOS: dict[str, float] = {}  # for --json: Taichi's throughput against NumPy's, per measure
+
+
 def _ratio_line(label: str, unit: str, rates: dict[str, float]) -> None:
+    RATIOS[re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") + "_taichi_vs_numpy"] = rates["taichi"] / rates["numpy"]
     print(
         f"  {label:28} numpy {rates['numpy']:9.2f} {unit}   taichi {rates['taichi']:9.2f} {unit}   "
         f"ratio taichi/numpy {rates['taichi'] / rates['numpy']:.1f}x"
@@ -217,6 +225,7 @@ def main() -> None:
         "--only", nargs="+", choices=SECTIONS, default=SECTIONS, metavar="SECTION",
         help=f"run only these sections ({', '.join(SECTIONS)}; default: all)",
     )  # fmt: skip
+    add_arguments(parser)
     args = parser.parse_args()
     quick = args.quick
     info = runtime.info()
@@ -232,6 +241,7 @@ def main() -> None:
         physarum(quick)
     if "flocking" in args.only:
         flocking(quick)
+    emit_json(args, "none", RATIOS)  # pure compute: no database, so no PostgreSQL variant
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Load figures on loopback: HTTP requests/s with p50/p99 per page against a bare Django view, and websocket fan-out.
 
-    .venv/bin/python bench/load.py [--quick] [--seconds S] [--concurrency C]
+    .venv/bin/python bench/load.py [--quick] [--seconds S] [--concurrency C] [--json] [--ws-only]
+        [--redis redis://127.0.0.1:6379/N]      (DATABASE_URL: on a fresh PostgreSQL database, dropped at exit)
 
 Runs on a throw-away SQLite database in a temporary DREAMNET_HOME (never on your data), the demo catalog loaded.
 Two topologies, started here and stopped at the end, each serving the same project:
@@ -12,7 +13,9 @@ a product page (`/metals/{sku}`), `/api/health` and a DreamSnail commit (POST /a
 digest each; its rate limit is lifted for the run). Each line prints req/s, p50 and p99, and the ratio of the
 target's throughput to the bare view's in the same topology and run.
 Fan-out: K websocket clients on /ws/status/ of the daphne process, one public event published; how many received
-it within 1 s of the publish (K = 100, 300, 1000; 100 and 300 with --quick).
+it within 1 s of the publish (K = 100, 300, 1000; 300 and 1000 with --quick). --redis runs the servers with
+that Redis as channel layer and cache (publishers then send to the groups themselves; no relay polls the log);
+--ws-only skips the HTTP part.
 Each target gets a short warm-up that is not counted. --quick took 49 s on a busy 2-core machine; the default
 runs 5 s per target and adds 1,000 clients, about 2 minutes. The load generator shares the machine's cores with the
 servers: the figures are what one machine does with both, not a server's ceiling.
@@ -37,12 +40,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._common import add_arguments, emit_json, throwaway_database_url  # noqa: E402
+
 SKU = "xau-bar-1oz-pamp"
 
 
-def _setup() -> dict[str, str]:
+def _setup(redis_url: str = "") -> dict[str, str]:
     home = tempfile.mkdtemp(prefix="dreamnet-load-")
+    database_url = throwaway_database_url()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DREAMNET_", "DATABASE_URL", "REDIS_URL"))}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env |= {
         "DREAMNET_HOME": home,
         "DJANGO_SETTINGS_MODULE": "bench.load_settings",
@@ -214,26 +224,38 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="about 30 s in all")
     parser.add_argument("--seconds", type=float, help="seconds per target and topology (default 5; 1.5 with --quick)")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections (default 16)")
+    parser.add_argument("--redis", default="", metavar="URL", help="run the servers with this Redis (channel layer)")
+    parser.add_argument("--ws-only", action="store_true", help="websocket fan-out only, no HTTP load")
+    add_arguments(parser)
     args = parser.parse_args()
     seconds = args.seconds or (1.5 if args.quick else 5.0)
-    fanout_sizes = [100, 300] if args.quick else [100, 300, 1000]
-    env = _setup()
+    fanout_sizes = [300, 1000] if args.quick else [100, 300, 1000]
+    env = _setup(args.redis)
+    database = "postgresql" if env.get("DATABASE_URL") else "sqlite"
+    ratios: dict[str, float | int | None] = {}
     cores = os.cpu_count() or 1
     targets = [("bare view", "/bench/bare"), ("catalog /metals", "/metals"), ("product /metals/{sku}", f"/metals/{SKU}"),
                ("/api/health", "/api/health"), ("DreamSnail commit", "commit")]  # fmt: skip
     load = os.getloadavg()[0]
     print(
-        f"{cores} CPU cores (load average {load:.1f} at the start); {args.concurrency} connections; {seconds:g} s per target; SQLite; loopback"
+        f"{cores} CPU cores (load average {load:.1f} at the start); {args.concurrency} connections; {seconds:g} s per target; "
+        f"{database}; channel layer {'Redis' if args.redis else 'in-memory'}; loopback"
     )
     daphne_port, uvicorn_port = _free_port(), _free_port()
     daphne = _start([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(daphne_port),
                      "dreamnet.asgi:application"], env, daphne_port)  # fmt: skip
+    keys = {"bare view": "bare", "catalog /metals": "catalog", "product /metals/{sku}": "product_page",
+            "/api/health": "health", "DreamSnail commit": "commit"}  # fmt: skip
     try:
-        uvicorn = _start([sys.executable, "-m", "uvicorn", "dreamnet.asgi:application", "--host", "127.0.0.1",
-                          "--port", str(uvicorn_port), "--workers", str(cores), "--no-access-log",
-                          "--lifespan", "off"], env, uvicorn_port)  # fmt: skip
+        uvicorn = None if args.ws_only else _start([sys.executable, "-m", "uvicorn", "dreamnet.asgi:application",
+                          "--host", "127.0.0.1", "--port", str(uvicorn_port), "--workers", str(cores),
+                          "--no-access-log", "--lifespan", "off"], env, uvicorn_port)  # fmt: skip
         try:
-            for topology, port in [("daphne (1 process)", daphne_port), (f"uvicorn --workers {cores}", uvicorn_port)]:
+            topologies = [
+                ("daphne (1 process)", "daphne", daphne_port),
+                (f"uvicorn --workers {cores}", "uvicorn", uvicorn_port),
+            ]
+            for topology, short, port in [] if args.ws_only else topologies:
                 print(f"\n== HTTP through {topology}")
                 print(f"{'target':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
                 bare = None
@@ -241,18 +263,26 @@ def main() -> None:
                     asyncio.run(_load(port, target, min(seconds, 0.5), args.concurrency))  # warm-up, not counted
                     row = asyncio.run(_load(port, target, seconds, args.concurrency))
                     bare = bare or row["rps"]
+                    if keys[label] != "bare":
+                        prefix = "" if short == "daphne" else "uvicorn_"
+                        ratios[f"{prefix}{keys[label]}_vs_bare"] = row["rps"] / bare
                     print(f"{label:24} {row['rps']:9,.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
                           f"{row['rps'] / bare:7.2f}x {row['errors']:7d}")  # fmt: skip
         finally:
-            _stop(uvicorn)
+            if uvicorn is not None:
+                _stop(uvicorn)
         print("\n== websocket fan-out through daphne: one public event, clients that got it within 1 s")
         for size in fanout_sizes:
             r = asyncio.run(_fanout(daphne_port, size))
             when = f"median {r['p50_s']:.2f} s, last {r['last_s']:.2f} s" if r["p50_s"] is not None else "none got it"
             print(f"{size:6d} clients: {r['connected']:5d} connected, {r['within_1s']:5d} got it within 1 s "
                   f"({when}; {r['missed']} not within 10 s)")  # fmt: skip
+            ratios[f"ws_{size}_clients_share_within_1s"] = r["within_1s"] / size
+            ratios[f"ws_{size}_clients_last_arrival_s"] = r["last_s"]
     finally:
         _stop(daphne)
+    ratios["channel_layer"] = "redis" if args.redis else "in-memory"
+    emit_json(args, database, ratios)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ task on the same broker, measured in one run.
 
     .venv/bin/python bench/missions.py [--quick] [--missions N]
 
-Runs on a throw-away SQLite database in a temporary DREAMNET_HOME with the ORM broker (the embedded default) and
+Runs on a throw-away SQLite database (with DATABASE_URL: a fresh PostgreSQL database on that server, dropped at
+exit; --json ends with a line of ratios) in a temporary DREAMNET_HOME with the ORM broker (the embedded default) and
 a real `manage.py qcluster` child process. Prints, for the no-op task (`time.time`) and for offline missions
 (a two-turn task: one spot-prices tool call, then the answer; each stores steps, cassette rows, an artifact, a
 signed receipt and its events):
@@ -27,20 +28,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._common import add_arguments, database_env, emit_json  # noqa: E402
 
 
-def _setup() -> None:
+def _setup() -> str:
     home = tempfile.mkdtemp(prefix="dreamnet-bench-")
     os.environ |= {"DREAMNET_HOME": home, "DJANGO_SETTINGS_MODULE": "dreamnet.settings"}
     os.environ |= {"DREAMNET_MESH_CHECKPOINT_TIMER": "false", "DREAMNET_LLM_PROVIDER": "offline"}
-    for name in ("DATABASE_URL", "REDIS_URL", "DREAMNET_SQLITE_PATH", "OPENAI_API_KEY"):
+    for name in ("REDIS_URL", "OPENAI_API_KEY"):
         os.environ.pop(name, None)
+    database = database_env()
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    return database
 
 
 def _p95(values: list[float]) -> float:
@@ -94,9 +98,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 of each instead of 100.")
     parser.add_argument("--missions", type=int, default=0, help="How many of each (overrides --quick).")
+    add_arguments(parser)
     args = parser.parse_args()
     n = args.missions or (20 if args.quick else 100)
-    _setup()
+    database = _setup()
     from django.conf import settings
     from django.db import connections
 
@@ -117,6 +122,7 @@ def main() -> None:
             os.killpg(cluster.pid, signal.SIGKILL)
         cluster.wait()
     workers = settings.Q_CLUSTER["workers"]
+    print(f"database: {database}")
     print(f"Django-Q2 ORM broker, {workers} workers, poll {settings.Q_CLUSTER['poll']} s; {n} of each")
     print(f"{'measure':<34}{'no-op task':>14}{'mission':>14}{'ratio':>10}")
     for label, noop, mission in [
@@ -125,6 +131,15 @@ def main() -> None:
     ]:
         print(f"{label:<34}{noop:>14.1f}{mission:>14.1f}{mission / noop:>9.2f}x")
     print(f"{'throughput (per s)':<34}{noop_rate:>14.1f}{mission_rate:>14.1f}{mission_rate / noop_rate:>9.2f}x")
+    emit_json(
+        args,
+        database,
+        {
+            "mission_start_cost_vs_noop_task": statistics.median(mission_latency) / statistics.median(noop_latency),
+            "mission_start_p95_cost_vs_noop_task": _p95(mission_latency) / _p95(noop_latency),
+            "missions_vs_noop_tasks": mission_rate / noop_rate,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/treasury.py [--wallets 100] [--tokens 20] [--rounds 3]
 
-A throw-away SQLite database, the fake Alchemy and CoinGecko servers of the test suite (tests/treasury/
+A throw-away SQLite database (with DATABASE_URL: a fresh PostgreSQL database on that server, dropped at exit; --json
+ends with a line of ratios), the fake Alchemy and CoinGecko servers of the test suite (tests/treasury/
 fakeproviders.py, real HTTP on 127.0.0.1), and the treasury configured to read them. Each round values a company
 watching ``--wallets`` EVM wallets holding ETH and ``--tokens`` ERC-20 tokens each: per wallet the adapter makes
 `eth_getBalance` and `alchemy_getTokenBalances` (token metadata is read once per token per snapshot), prices come in
@@ -25,22 +26,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._common import add_arguments, database_env, emit_json  # noqa: E402
 
 
-def _setup() -> None:
+def _setup() -> str:
     os.environ |= {
         "DREAMNET_HOME": tempfile.mkdtemp(prefix="dreamnet-bench-"),
         "DJANGO_SETTINGS_MODULE": "dreamnet.settings",
         "DREAMNET_MESH_CHECKPOINT_TIMER": "false",
     }
-    for name in ("DATABASE_URL", "REDIS_URL", "DREAMNET_SQLITE_PATH"):
-        os.environ.pop(name, None)
+    os.environ.pop("REDIS_URL", None)
+    database = database_env()
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    return database
 
 
 def _bare_call_ms(url: str, address: str, calls: int = 300) -> float:
@@ -74,8 +77,13 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=100)
     parser.add_argument("--tokens", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20 wallets x 5 tokens, 2 rounds")
+    add_arguments(parser)
     args = parser.parse_args()
-    _setup()
+    if args.quick:
+        args.wallets, args.tokens, args.rounds = 20, 5, 2
+    database = _setup()
+    print(f"database: {database}")
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # one log line per request would be measured too
     from django.conf import settings
 
@@ -115,6 +123,7 @@ def main() -> None:
               f"{wallet_ms * args.wallets / 1000:8.3f} s  ({lines} lines)")  # fmt: skip
         print(f"per wallet (median of {args.rounds} rounds)              {wallet_ms:8.3f} ms   "
               f"{wallet_ms / bare_ms:5.1f}x the bare call")  # fmt: skip
+        emit_json(args, database, {"wallet_cost_vs_bare_call": wallet_ms / bare_ms})
     finally:
         server.terminate()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from commerce import selectors
-from commerce.models import ONLINE_METHODS, Order, Quote
+from commerce.models import ONLINE_METHODS, Order, OrderLine, Quote
 from commerce.payments import checkout_start
 from commerce.services import quote_approve, quote_execute, quote_lock
 from commerce.subscriptions import company_has_intelligence
@@ -248,7 +249,11 @@ def _order_out(order: Order) -> dict:
         },
         "lines": [
             {"sku": x.product.sku, "quantity": x.quantity, "unit_price": x.unit_price, "line_total": x.line_total}
-            for x in order.lines.select_related("product")
+            for x in (
+                order.lines.all()  # prefetched with their products by list endpoints
+                if "lines" in getattr(order, "_prefetched_objects_cache", {})
+                else order.lines.select_related("product")
+            )
         ],
     }
 
@@ -278,7 +283,10 @@ def quote_execute_api(request: HttpRequest, quote_id: int, body: ExecuteIn):
 @router.get("/orders", response={200: list[OrderOut], **AUTH_ERRORS}, auth=BUYER_AUTH)
 def orders(request: HttpRequest, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     _user, company = _buyer(request)
-    return [_order_out(o) for o in selectors.orders_for_company(company)[offset : offset + limit]]
+    page = selectors.orders_for_company(company).prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
+    )[offset : offset + limit]
+    return [_order_out(o) for o in page]
 
 
 @router.get("/orders/{number}", response={200: OrderOut, **ERRORS}, auth=BUYER_AUTH)

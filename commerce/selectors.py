@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from commerce import pricing
 from commerce.errors import CommerceError
@@ -24,6 +29,8 @@ from commerce.models import (
     SpotTick,
 )
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Spot:
@@ -33,6 +40,7 @@ class Spot:
     currency: str
     source: str
     fetched_at: datetime
+    tick_id: int | None = None  # the SpotTick row: what per-tick caches are keyed on
 
     @property
     def age_s(self) -> float:
@@ -60,13 +68,100 @@ class Spot:
 
 
 def spot_latest() -> dict[str, Spot]:
-    """Return the newest tick per metal (metals never fetched are absent)."""
+    """Return the newest tick per metal (metals never fetched are absent): one query, each metal's newest tick
+    found through the (metal, -fetched_at) index."""
     latest: dict[str, Spot] = {}
-    for metal in Metal.values:
-        tick = SpotTick.objects.filter(metal=metal).order_by("-fetched_at").first()
-        if tick is not None:
-            latest[metal] = Spot(tick.metal, tick.bid, tick.ask, tick.currency, tick.source, tick.fetched_at)
-    return latest
+    for tick in SpotTick.objects.raw(*_spot_latest_sql()):
+        latest[tick.metal] = Spot(
+            tick.metal, tick.bid, tick.ask, tick.currency, tick.source, tick.fetched_at, tick_id=tick.pk
+        )
+    return {metal: latest[metal] for metal in Metal.values if metal in latest}
+
+
+_SPOT_LATEST_SQL: dict[str, tuple[str, tuple]] = {}
+
+
+def _spot_latest_sql() -> tuple[str, tuple]:
+    """The latest-tick query, compiled once per database vendor: it never changes, and compiling its four
+    subqueries through the ORM cost more than running it."""
+    from django.db import connection
+
+    compiled = _SPOT_LATEST_SQL.get(connection.vendor)
+    if compiled is None:
+        newest = Q()
+        for metal in Metal.values:
+            newest |= Q(pk=Subquery(SpotTick.objects.filter(metal=metal).order_by("-fetched_at").values("pk")[:1]))
+        compiled = SpotTick.objects.filter(newest).query.sql_with_params()
+        _SPOT_LATEST_SQL[connection.vendor] = compiled
+    return compiled
+
+
+# Per-tick caches: what only changes with a spot tick (priced catalog rows, charts) is kept in the cache under
+# a key naming the tick(s) it was computed from, so a new tick makes a new key and nothing is ever stale. The
+# catalog's rows also depend on the products and their tiers: their version token changes whenever one is saved
+# or deleted (commerce.apps connects catalog_changed), at once and again when the transaction commits.
+CATALOG_VERSION_KEY = "commerce:catalog:version"
+PER_TICK_TIMEOUT_S = 600
+
+
+def catalog_version() -> str | None:
+    """The catalog's version token, or None when the cache cannot answer (the page is then rendered uncached)."""
+    try:
+        version = cache.get(CATALOG_VERSION_KEY)
+        if version is None:
+            cache.add(CATALOG_VERSION_KEY, secrets.token_hex(8), timeout=None)
+            version = cache.get(CATALOG_VERSION_KEY)
+    except Exception as exc:  # the cache backend's own errors (redis.ConnectionError, OSError, ...)
+        logger.warning("catalog rows rendered uncached: %s", exc)
+        return None
+    return version
+
+
+def catalog_changed(**_kwargs) -> None:
+    """A product or price tier changed: drop the catalog's version now and once the change commits. (Should the
+    cache be down meanwhile, rows kept before are still keyed on their spot ticks, so they end with the next tick.)"""
+
+    def drop() -> None:
+        try:
+            cache.delete(CATALOG_VERSION_KEY)
+        except Exception as exc:
+            logger.warning("catalog version not dropped: %s", exc)
+
+    drop()
+    transaction.on_commit(drop)
+
+
+def per_tick_key(name: str, *parts) -> str:
+    return f"commerce:tick:{name}:" + ":".join(str(p) for p in parts)
+
+
+def per_tick_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception as exc:
+        logger.warning("per-tick cache unavailable: %s", exc)
+        return None
+
+
+def per_tick_set(key: str, value) -> None:
+    try:
+        cache.set(key, value, timeout=PER_TICK_TIMEOUT_S)
+    except Exception as exc:
+        logger.warning("per-tick cache unavailable: %s", exc)
+
+
+def spot_chart_cached(metal: str, spot: Spot | None):
+    """The product page's chart of the last hours of ``metal``, computed once per tick (None without ticks)."""
+    from commerce.charts import spot_chart_svg
+
+    if spot is None or spot.tick_id is None:
+        return spot_chart_svg(spot_history(metal))
+    key = per_tick_key("chart", metal, spot.tick_id)
+    chart = per_tick_get(key)
+    if chart is None:
+        chart = spot_chart_svg(spot_history(metal)) or ""
+        per_tick_set(key, str(chart))
+    return mark_safe(chart) if chart else None  # noqa: S308 - our own SVG, escaped when it was built
 
 
 def spot_history(metal: str, *, hours: int = 6, limit: int = 240) -> list[SpotTick]:
@@ -112,7 +207,12 @@ def membership_for(user) -> Membership | None:
 
 
 def cart_lines(*, user, company: Company) -> list[CartLine]:
-    return list(CartLine.objects.filter(user=user, company=company).select_related("product").order_by("pk"))
+    return list(
+        CartLine.objects.filter(user=user, company=company)
+        .select_related("product")
+        .prefetch_related("product__tiers")
+        .order_by("pk")
+    )
 
 
 def cart_line_count(*, user, company: Company) -> int:

@@ -12,15 +12,16 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commerce import selectors
-from commerce.charts import spot_chart_svg
 from commerce.forms import ExecuteForm, LockForm, QuantityForm, SignupForm
 from commerce.models import ONLINE_METHODS, Membership, Metal, Order, Plan, Quote
 from commerce.payments import (
@@ -53,31 +54,40 @@ def member_required(view):
 def catalog(request: HtmxHttpRequest) -> HttpResponse:
     metal = request.GET.get("metal") if request.GET.get("metal") in Metal.values else None
     spots = selectors.spot_latest()
-    rows = []
-    for product in selectors.catalog(metal=metal):
-        prices = selectors.product_prices(product, spots.get(product.metal))
-        tiers = prices["tiers"]
-        rows.append(
-            {
-                "product": product,
-                "price": tiers[0].unit_ask if tiers else None,
-                "from_price": tiers[-1].unit_ask if tiers else None,
-                "bid": prices["bid"],
-            }
-        )
-    context = {"rows": rows, "spots": spots, "metals": Metal.choices, "metal": metal}
+    # The priced rows change only with a spot tick or a catalog edit: rendered once per (ticks, catalog version).
+    ticks = "-".join(str(s.tick_id) for s in spots.values())
+    version = selectors.catalog_version()
+    key = selectors.per_tick_key("catalog-rows", metal or "all", ticks, version)
+    rows_html = selectors.per_tick_get(key) if version else None
+    if rows_html is None:
+        rows = []
+        for product in selectors.catalog(metal=metal):
+            prices = selectors.product_prices(product, spots.get(product.metal))
+            tiers = prices["tiers"]
+            rows.append(
+                {
+                    "product": product,
+                    "price": tiers[0].unit_ask if tiers else None,
+                    "from_price": tiers[-1].unit_ask if tiers else None,
+                    "bid": prices["bid"],
+                }
+            )
+        rows_html = render_to_string("commerce/catalog.html#rows", {"rows": rows, "metal": metal})
+        if version:
+            selectors.per_tick_set(key, rows_html)
+    # Rendered by our own template, every value escaped there.
+    context = {"rows_html": mark_safe(rows_html), "spots": spots, "metals": Metal.choices, "metal": metal}  # noqa: S308
     return render(request, "commerce/catalog.html", context)
 
 
 def product(request: HtmxHttpRequest, sku: str) -> HttpResponse:
     item = get_object_or_404(selectors.catalog(), sku=sku)
     spot = selectors.spot_latest().get(item.metal)
-    history = selectors.spot_history(item.metal)
     context = {
         "product": item,
         "prices": selectors.product_prices(item, spot),
         "spot": spot,
-        "chart": spot_chart_svg(history),
+        "chart": selectors.spot_chart_cached(item.metal, spot),
         "form": QuantityForm(initial={"quantity": item.min_quantity}),
     }
     return render(request, "commerce/product.html", context)

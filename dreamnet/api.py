@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
-from dreamnet.health import coherence_view, health_snapshot
+from dreamnet.health import coherence_view, health_current
 from dreamnet.ninja import AUTH_ERRORS, ApiKeyAuth, DreamNetAPI, require_scope
 
 api = DreamNetAPI(
@@ -71,17 +71,21 @@ class HealthOut(Schema):
     checked_at: str
     environment: str
     probes: list[ProbeOut]
+    age_s: float = Field(0.0, description="How old this probe round is, in seconds (at most 1 s by default)")
     coherence: CoherenceOut | None = None
 
 
 @platform.get("/health", response={200: HealthOut, 503: HealthOut}, summary="Probe every part of the node")
 def health(request: HttpRequest, detail: Literal["coherence"] | None = None):
-    """Run the health probes. 200 when every required probe passed (status `ok` or `degraded`), else 503.
+    """The node's health probes. 200 when every required probe passed (status `ok` or `degraded`), else 503.
+
+    The probe round is at most DREAMNET_HEALTH_MAX_AGE_MS old (1 s by default; one round per process per interval,
+    not one per request); `age_s` says how old it is.
 
     With `?detail=coherence` the answer adds `coherence`: the 5×5 density matrix of the stored probe history
     (database, channel layer, task cluster, mesh log, peers) over the last DREAMNET_HEALTH_WINDOW_S seconds, with
     its purity, von Neumann entropy (bits), eigenvalues and a one-line reading (docs/operations.md)."""
-    snapshot = health_snapshot()
+    snapshot = health_current()
     if detail == "coherence":
         snapshot["coherence"] = coherence_view() if _database_ok(snapshot) else None
     return Status(503 if snapshot["status"] == "down" else 200, snapshot)

@@ -23,6 +23,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -51,12 +52,26 @@ class _Probe:
 
 _PROBES: dict[str, _Probe] = {}
 
+# The snapshot served by /api/health, the status page and /ws/status/: one probe round per process per
+# HEALTH_MAX_AGE_S, not one per request or client (a probe round is a few ms of real round trips).
+_LATEST_LOCK = threading.Lock()
+_LATEST: list[tuple[float, dict] | None] = [None]  # (monotonic time the round finished, snapshot)
+
+
+def health_cache_clear(**_kwargs) -> None:
+    """Forget the latest snapshot (a probe was registered, a setting changed): the next read probes."""
+    _LATEST[0] = None
+
+
+setting_changed.connect(health_cache_clear, dispatch_uid="dreamnet.health.cache_clear")
+
 
 def probe(name: str, *, required: bool) -> Callable[[Callable[[], str]], Callable[[], str]]:
     """Register ``check`` as the probe ``name`` (re-registering replaces it)."""
 
     def register(check: Callable[[], str]) -> Callable[[], str]:
         _PROBES[name] = _Probe(name=name, check=check, required=required)
+        health_cache_clear()
         return check
 
     return register
@@ -151,6 +166,22 @@ def health_snapshot(*, record: bool = True) -> dict:
     if record:
         health_record(snapshot)
     return snapshot
+
+
+def health_current(*, max_age_s: float | None = None) -> dict:
+    """Return this process's latest snapshot when it is at most ``max_age_s`` old (DREAMNET_HEALTH_MAX_AGE_MS,
+    1 s by default), else probe now; ``age_s`` says how old the returned round is.
+
+    One caller probes at a time; the others wait for its round rather than run their own.
+    """
+    max_age = settings.HEALTH_MAX_AGE_S if max_age_s is None else max_age_s
+    with _LATEST_LOCK:
+        latest = _LATEST[0]
+        if latest is None or time.monotonic() - latest[0] > max_age:
+            snapshot = health_snapshot()
+            latest = (time.monotonic(), snapshot)
+            _LATEST[0] = latest
+    return {**latest[1], "age_s": round(max(0.0, time.monotonic() - latest[0]), 3)}
 
 
 SAMPLED_KEY = "dreamnet:health:sampled"

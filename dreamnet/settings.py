@@ -311,6 +311,8 @@ HEALTH_CLUSTER_MAX_AGE_S = env_int("DREAMNET_HEALTH_CLUSTER_MAX_AGE_S", 30, mini
 HEALTH_SAMPLE_S = env_int("DREAMNET_HEALTH_SAMPLE_S", 10, minimum=1, maximum=3600)
 HEALTH_HISTORY_H = env_int("DREAMNET_HEALTH_HISTORY_H", 24, minimum=1)
 HEALTH_WINDOW_S = env_int("DREAMNET_HEALTH_WINDOW_S", 3600, minimum=60, maximum=7 * 86400)
+# /api/health, the status page and /ws/status/ serve a probe round at most this old (one round per process per interval)
+HEALTH_MAX_AGE_S = env_int("DREAMNET_HEALTH_MAX_AGE_MS", 1000, minimum=0, maximum=60_000) / 1000
 STATUS_PUSH_INTERVAL_S = env_int("DREAMNET_STATUS_PUSH_INTERVAL_S", 5, minimum=1, maximum=3600)
 
 # StarBridge mesh

@@ -10,7 +10,7 @@ from django.views import defaults
 
 from dreamnet.apikeys import SCOPES
 from dreamnet.coherence import heatmap_svg
-from dreamnet.health import coherence_view, health_snapshot
+from dreamnet.health import coherence_view, health_current
 from dreamnet.http import AuthenticatedHtmxRequest, HtmxHttpRequest, operator_required
 from dreamnet.models import ApiKey
 from dreamnet.selectors import queue_stats
@@ -25,7 +25,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 def status_page(request: HtmxHttpRequest) -> HttpResponse:
     """Render the health snapshot and the coherence view; the page then follows /ws/status/ for live updates."""
-    snapshot = health_snapshot()
+    snapshot = health_current()
     template = "dreamnet/status.html#health" if request.htmx else "dreamnet/status.html"
     context = {"health": snapshot, **_coherence_context(snapshot)}
     return render(request, template, context, status=503 if snapshot["status"] == "down" else 200)
@@ -60,7 +60,7 @@ def console(request: AuthenticatedHtmxRequest) -> HttpResponse:
     budget = budget_summary()
     cap = budget["cap_usd"] or 1
     context = {
-        "health": health_snapshot(),
+        "health": health_current(),
         "stats": stats_snapshot(),
         "queue": queue_stats(),
         "keys_active": ApiKey.objects.filter(revoked_at__isnull=True).count(),

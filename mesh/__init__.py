@@ -1,6 +1,6 @@
 """StarBridge mesh: event bus, signed Merkle log, receipts, artifacts, DreamSnail, peers.
 
-``mesh.publish``, ``mesh.publish_on_commit`` and ``mesh.receipt_issue`` are the entry points for other apps. They are loaded lazily so the
+``mesh.publish``, ``mesh.publish_many``, ``mesh.publish_on_commit`` and ``mesh.receipt_issue`` are the entry points for other apps. They are loaded lazily so the
 pure modules here (merkle, note, proofbundle, dreamfile, verify) import nothing from Django:
 ``python -m mesh.verify`` runs on a machine without it.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["publish", "publish_on_commit", "receipt_issue"]
+__all__ = ["publish", "publish_many", "publish_on_commit", "receipt_issue"]
 
 
 def __getattr__(name: str) -> Any:

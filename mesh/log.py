@@ -79,45 +79,89 @@ def _locked_state() -> LogState:
     return state
 
 
+# The sequencer state (size, frontier) this process last wrote, per database alias. An append first tries
+# ``UPDATE ... WHERE size = <kept> AND frontier = <kept>``: when it matches, that one statement both takes the row
+# lock and proves the kept state is the stored one, so the SELECT ... FOR UPDATE is saved. When it matches nothing
+# (another process appended, or the transaction that wrote it rolled back) the append reads the row under the lock
+# as before. Correctness never rests on the kept value: only a row equal to it is updated.
+_KEPT: dict[str, tuple[int, bytes]] = {}
+
+
 def log_append(*, kind: str, entry: bytes) -> int:
     """Append ``entry`` as the next leaf and return its index. Must run inside a transaction.
 
     Locks the LogState row until the caller's transaction ends; writes the LogEntry and every tree node the
-    leaf completes. The frontier in LogState supplies the left siblings, so no node is read. Plain SQL: this
-    runs once per sealed write, and the ORM's statement building would cost more than the statements.
+    leaf completes. The frontier in LogState supplies the left siblings, so no node is read.
+    """
+    return log_append_many([(kind, entry)])[0]
+
+
+def log_append_many(entries: Sequence[tuple[str, bytes]]) -> list[int]:
+    """Append ``(kind, entry)`` pairs as consecutive leaves and return their indexes. Must run inside a transaction.
+
+    Three statements however many entries (the sequencer update, one multi-row insert of the entries, one of the
+    tree nodes they complete), four when another process appended since this one last did. Plain SQL: this runs
+    once per sealed write, and the ORM's statement building would cost more than the statements.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("log_append must run inside transaction.atomic()")
+    if not entries:
+        return []
     q = connection.ops.quote_name
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    state_table = q(LogState._meta.db_table)
+    leaves = [merkle.leaf_hash(entry) for _kind, entry in entries]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {q('size')}, {q('frontier')} FROM {q(LogState._meta.db_table)} WHERE id = 1{lock}")
-        row = cursor.fetchone()
-        if row is None:
-            state = _locked_state()
-            row = (state.size, bytes(state.frontier))
-        index, frontier = row[0], bytes(row[1])
-        nodes = _Nodes(_frontier_nodes(index, frontier))
-        created = merkle.nodes_completed_by_append(index, merkle.leaf_hash(entry), nodes)
+        kept = _KEPT.get(connection.alias)
+        locked = False
+        if kept is not None:
+            first, frontier = kept
+            created, new_frontier = _extend(first, frontier, leaves)
+            cursor.execute(
+                f"UPDATE {state_table} SET {q('size')} = %s, {q('frontier')} = %s "
+                f"WHERE id = 1 AND {q('size')} = %s AND {q('frontier')} = %s",
+                [first + len(leaves), new_frontier, first, frontier],
+            )
+            locked = cursor.rowcount == 1
+        if not locked:
+            lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            cursor.execute(f"SELECT {q('size')}, {q('frontier')} FROM {state_table} WHERE id = 1{lock}")
+            row = cursor.fetchone()
+            if row is None:
+                state = _locked_state()
+                row = (state.size, bytes(state.frontier))
+            first, frontier = row[0], bytes(row[1])
+            created, new_frontier = _extend(first, frontier, leaves)
+            cursor.execute(
+                f"UPDATE {state_table} SET {q('size')} = %s, {q('frontier')} = %s WHERE id = 1",
+                [first + len(leaves), new_frontier],
+            )
+        _KEPT[connection.alias] = (first + len(leaves), new_frontier)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         cursor.execute(
             f"INSERT INTO {q(LogEntry._meta.db_table)} ({q('index')}, {q('kind')}, {q('entry')}, {q('created_at')}) "
-            "VALUES (%s, %s, %s, %s)",
-            [index, kind, entry, connection.ops.adapt_datetimefield_value(timezone.now())],
+            "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(entries)),
+            [value for i, (kind, entry) in enumerate(entries) for value in (first + i, kind, entry, now)],
         )
         cursor.execute(
             f"INSERT INTO {q(TreeNode._meta.db_table)} ({q('level')}, {q('index')}, {q('hash')}) VALUES "
             + ", ".join(["(%s, %s, %s)"] * len(created)),
             [value for (level, node_index), h in created for value in (level, node_index, h)],
         )
-        nodes.nodes.update(created)
-        size = index + 1
-        new_frontier = b"".join(nodes.nodes[node] for node in merkle.root_node_ids(size))
-        cursor.execute(
-            f"UPDATE {q(LogState._meta.db_table)} SET {q('size')} = %s, {q('frontier')} = %s WHERE id = 1",
-            [size, new_frontier],
-        )
     transaction.on_commit(_checkpoint_soon)
-    return index
+    return list(range(first, first + len(entries)))
+
+
+def _extend(size: int, frontier: bytes, leaves: list[bytes]) -> tuple[list[tuple[NodeId, bytes]], bytes]:
+    """Return the tree nodes completed by appending ``leaves`` to a tree of ``size`` with ``frontier``, and the
+    frontier of the grown tree. Pure: nothing is read or written."""
+    nodes = _Nodes(_frontier_nodes(size, frontier))
+    created: list[tuple[NodeId, bytes]] = []
+    for offset, leaf in enumerate(leaves):
+        completed = merkle.nodes_completed_by_append(size + offset, leaf, nodes)
+        nodes.nodes.update(completed)
+        created += completed
+    end = size + len(leaves)
+    return created, b"".join(nodes.nodes[node] for node in merkle.root_node_ids(end))
 
 
 def log_size() -> int:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Max
 
 from mesh.models import Event
-from mesh.services import CONSOLE_GROUP, STATUS_GROUP, event_message
+from mesh.services import CONSOLE_GROUP, STATUS_GROUP, event_message, status_message
 
 logger = logging.getLogger(__name__)
 _task: asyncio.Task | None = None
@@ -56,7 +56,7 @@ async def _relay() -> None:
             for message in await _events_after(last):
                 await layer.group_send(CONSOLE_GROUP, {"type": "mesh.event", "event": message})
                 if message["public"]:
-                    await layer.group_send(STATUS_GROUP, {"type": "status.event", "event": message})
+                    await layer.group_send(STATUS_GROUP, status_message(message))
                 last = message["seq"]
         except Exception:
             logger.exception("Event relay failed; retrying")

@@ -33,8 +33,8 @@ def _user(username: str, **extra):
 
 @pytest.fixture(autouse=True)
 def _isolated_node(settings, tmp_path):
-    """Give each test its own DREAMNET_HOME (node identity, artifacts), no background checkpoint timer, and an
-    empty cache (rate limits, sign-in lockouts and API-key failure counts must not leak between tests or runs)."""
+    """Give each test its own DREAMNET_HOME (node identity, artifacts), no background checkpoint timer, fresh health
+    probes on every read, and an empty cache (rate limits, sign-in lockouts and API-key failure counts must not leak between tests or runs)."""
     from django.core.cache import cache
 
     from mesh.identity import node_identity
@@ -43,6 +43,8 @@ def _isolated_node(settings, tmp_path):
     settings.DREAMNET_HOME = tmp_path / "home"
     settings.DREAMNET_HOME.mkdir()
     settings.MESH_CHECKPOINT_TIMER = False
+    # Every health read probes afresh, as a test that breaks a probe expects; tests of the 1 s snapshot set it back.
+    settings.HEALTH_MAX_AGE_S = 0
     node_identity.cache_clear()
     yield
     node_identity.cache_clear()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from commerce.models import CheckoutAttempt, Order, ProviderEvent
 from commerce.payments.base import EventKind, PaymentEvent, PaymentProvider, WebhookEvent
@@ -57,17 +58,71 @@ def webhook_receive(*, provider: PaymentProvider, payload: bytes, signature: str
     The event row is inserted before acting, in the same transaction, so a second delivery of the same event,
     even at the same moment on another worker, waits on the unique id and then does nothing. An event that
     cannot be applied yet is stored as pending (acknowledged, so the provider stops resending) and retried.
+
+    One transaction and two statements besides the handlers' own: the insert (``ON CONFLICT DO NOTHING``, so a
+    duplicate costs one statement and no error) and the row's outcome; an event with nothing to apply is one
+    insert that carries its outcome. An event that is not ready
+    rolls the whole transaction back (the row with the handlers' writes) and is then stored as pending on its
+    own, again only if no other delivery stored it meanwhile.
     """
     received = provider.webhook_parse(payload=payload, signature=signature)
+    duplicate = f"duplicate: {received.id} was already received"
+    if not received.events:  # nothing to apply (an event DreamNet only keeps): storing it is the whole job
+        note = received.note[:200]
+        return note if _row_insert(provider.name, received, result=note, attempts=1, done=True) else duplicate
     try:
         with transaction.atomic():
-            row = ProviderEvent.objects.create(
-                provider=provider.name, event_id=received.id, type=received.type, payload=received.payload
+            pk = _row_insert(provider.name, received)
+            if pk is None:
+                return duplicate
+            outcomes = [_apply(event) for event in received.events]
+            result = ("; ".join(text for text, _ in outcomes) or received.note)[:200]
+            ProviderEvent.objects.filter(pk=pk).update(
+                result=result, needs_review=any(review for _, review in outcomes), pending=False, attempts=1
             )
-            result = _apply_row(row, received)
+        return result
+    except EventNotReady as exc:
+        result = f"pending: {exc.detail}"[:200] if PENDING_MAX_ATTEMPTS > 1 else f"given up after 1 tries: {exc.detail}"
+        with transaction.atomic():
+            if (
+                _row_insert(provider.name, received, result=result, attempts=1, pending=PENDING_MAX_ATTEMPTS > 1)
+                is None
+            ):
+                return duplicate
+        return result
     except IntegrityError:
-        return f"duplicate: {received.id} was already received"
-    return result
+        return duplicate
+
+
+def _row_insert(provider: str, received: WebhookEvent, *, result: str = "", attempts: int = 0,
+                pending: bool = False, done: bool = False) -> int | None:  # fmt: skip
+    """Insert the event's row unless the provider's event id is stored already; return its pk, or None.
+
+    A concurrent insert of the same id makes this wait until that transaction ends: None once it committed.
+    """
+    q = connection.ops.quote_name
+    table = ProviderEvent._meta
+    values = {
+        "provider": provider,
+        "event_id": received.id,
+        "type": received.type,
+        "payload": table.get_field("payload").get_db_prep_save(received.payload, connection),
+        "received_at": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "result": result,
+        "needs_review": not pending and not done and attempts > 0,  # a not-ready event given up on at once
+        "pending": pending,
+        "attempts": attempts,
+    }
+    columns = ", ".join(q(name) for name in values)
+    marks = ", ".join(["%s"] * len(values))
+    sql = (  # names from the model, values as parameters
+        f"INSERT INTO {q(table.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({q('provider')}, {q('event_id')}) DO NOTHING RETURNING {q('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _apply_row(row: ProviderEvent, received: WebhookEvent) -> str:
