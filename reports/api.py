@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.http import content_disposition_header
 from ninja import Router, Schema, Status
 
 from dreamnet.ninja import AUTH_ERRORS, ApiError, ErrorOut, key_or_session
 from reports import selectors, services
 from reports.models import Report
+from reports.render import file_response
 from reports.types import TYPES
 
 router = Router(tags=["reports"], auth=key_or_session("reports"))
@@ -111,12 +111,7 @@ def _file(report: Report, which: str) -> HttpResponse:
             "report_not_ready",
             f"Report {report.pk} is {report.status}; its {which.upper()} comes when it succeeds.",
         )
-    content = services.report_pdf(report) if which == "pdf" else services.report_html(report)
-    response = HttpResponse(content, content_type="application/pdf" if which == "pdf" else "text/html; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=which == "pdf", filename=artifact.name)
-    if which == "html":
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    return response
+    return file_response(report, which)
 
 
 @router.get("/{report_id}/pdf", response={200: bytes, **ERRORS, 409: ErrorOut}, summary="The report's PDF")

@@ -9,13 +9,19 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 
 from reports.charts import bar_chart_svg
 from reports.models import Report
 from reports.narrative import value_text
 from reports.types import TYPES
+
+# The document is served alone (never inside a site page) under this policy: its own inline <style> and data:
+# images, nothing fetched, nothing run, and a sandbox that gives it an origin of its own.
+DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 
 def _decimal(value: Any) -> Decimal:
@@ -74,3 +80,18 @@ def pdf_render(html: str) -> bytes:
     import weasyprint
 
     return weasyprint.HTML(string=html, base_url=None).write_pdf()
+
+
+def file_response(report: Report, which: str) -> HttpResponse:
+    """The report's stored PDF (a download) or HTML (shown alone, under `DOCUMENT_CSP`); the caller has checked
+    that the file exists."""
+    from mesh.services import artifact_read
+
+    artifact = report.pdf if which == "pdf" else report.html
+    if which == "pdf":
+        response = HttpResponse(artifact_read(artifact), content_type="application/pdf")
+    else:
+        response = HttpResponse(artifact_read(artifact), content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = DOCUMENT_CSP
+    response["Content-Disposition"] = content_disposition_header(as_attachment=which == "pdf", filename=artifact.name)
+    return response

@@ -248,14 +248,6 @@ def report_email(*, report: Report) -> list[str]:
     return to
 
 
-def report_pdf(report: Report) -> bytes:
-    return artifact_read(report.pdf)
-
-
-def report_html(report: Report) -> bytes:
-    return artifact_read(report.html)
-
-
 def schedules_run(*, today: date | None = None) -> list[Report]:
     """Request the report of every active schedule whose last complete period has none yet (each once)."""
     today = today or timezone.now().date()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 
 from commerce.models import Membership
 from commerce.views import member_required
@@ -15,7 +14,7 @@ from dreamnet.http import AuthenticatedHtmxRequest, operator_required
 from reports import selectors, services
 from reports.forms import ReportForm
 from reports.models import Report, ReportSchedule
-from reports.render import report_context
+from reports.render import file_response, report_context
 
 PAGE_SIZE = 50
 
@@ -106,10 +105,4 @@ def report_file(request: AuthenticatedHtmxRequest, pk: int, which: str) -> HttpR
     artifact = report.pdf if which == "pdf" else report.html
     if artifact is None:
         raise Http404(f"Report {report.pk} is {report.status}; its {which.upper()} comes when it succeeds.")
-    if which == "pdf":
-        response = HttpResponse(services.report_pdf(report), content_type="application/pdf")
-    else:
-        response = HttpResponse(services.report_html(report), content_type="text/html; charset=utf-8")
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=which == "pdf", filename=artifact.name)
-    return response
+    return file_response(report, which)

@@ -53,7 +53,8 @@ def decode_png(data: bytes) -> np.ndarray:
             if image.mode not in _CHANNELS:
                 raise ValueError(f"unsupported PNG: mode {image.mode} (8-bit grey, grey+alpha, RGB or RGBA only)")
             pixels = np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, EOFError) as exc:
+    # Pillow reads a corrupted chunk type as text, so a flipped bit there is a UnicodeDecodeError.
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, UnicodeDecodeError) as exc:
         raise ValueError(f"not a readable PNG (corrupt, truncated or another format): {exc}") from exc
     return pixels.reshape(*pixels.shape[:2], _CHANNELS[image.mode])
 
