@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import mmap
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import blake3
 import fastcdc
+
+from mesh.sync.durable import write_atomic
 
 MIN_SIZE = 16 * 1024
 AVG_SIZE = 64 * 1024
@@ -110,16 +111,7 @@ class ChunkStore:
         if target.is_file():
             return actual
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data, prefix=".tmp-")
         return actual
 
     def get(self, digest: str) -> bytes:

@@ -36,6 +36,8 @@ from typing import Any, BinaryIO
 import blake3
 import zstandard
 
+from mesh.sync.durable import fsync_dir, replacing
+
 PREFIX = struct.Struct(">4sBBIQ32s")
 SEAL_SIZE = 32
 MAX_HEADER_SIZE = 1 << 20
@@ -231,19 +233,14 @@ def atomic_file(path: str | os.PathLike[str], *, force: bool = False) -> Iterato
     target = Path(path)
     if (target.exists() or target.is_symlink()) and not force:
         raise OutputExists(f"{target} exists; pass --force to overwrite it")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+
+    def still_free() -> None:
         if target.exists() and not force:  # appeared while we were writing
             raise OutputExists(f"{target} exists; pass --force to overwrite it")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
+
+    with replacing(target, prefix=f".{target.name}.", before_replace=still_free) as f:
+        yield f
+    fsync_dir(target.parent)
 
 
 @contextmanager
@@ -259,7 +256,7 @@ def atomic_dir(path: str | os.PathLike[str], *, force: bool = False) -> Iterator
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield tmp
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if target.exists() or target.is_symlink():
             if not force:
                 raise OutputExists(f"{target} exists; pass --force to overwrite it")
@@ -272,15 +269,7 @@ def atomic_dir(path: str | os.PathLike[str], *, force: bool = False) -> Iterator
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(target.parent)
 
 
 class HashingSink:

@@ -14,11 +14,11 @@ Paths in records are relative POSIX paths; ``check_path`` refuses anything that 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -27,9 +27,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mesh.sync.chunks import DIGEST_HEX, ChunkStore, chunks_of, digest_of
+from mesh.sync.durable import TMP_PREFIX, fsync_dir, replacing, write_atomic
 
 STATE_DIR = ".dreamsync"  # never synced; reserved at the folder's top
-TMP_PREFIX = ".dreamsync-tmp-"
 IGNORE_FILE = ".dreamignore"
 MAX_PATH = 1024
 MAX_FILE_BYTES = 64 * 1024**3
@@ -219,7 +219,7 @@ class Index:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"records": [{**r.wire(), "local_stat": r.local_stat} for r in self.records.values()]}
-        atomic_write(self.path, json.dumps(data, separators=(",", ":")).encode())
+        write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode())
 
     def live(self) -> dict[str, FileRecord]:
         return {p: r for p, r in self.records.items() if not r.deleted}
@@ -229,19 +229,6 @@ def manifest_digest(records: Iterable[FileRecord]) -> str:
     """BLAKE3 over the canonical JSON of the records' wire form, sorted by path: what a receipt names."""
     body = sorted((r.wire() for r in records), key=lambda w: w["path"])
     return digest_of(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _walk(root: Path, ignore: Ignore) -> dict[str, os.stat_result]:
@@ -386,23 +373,15 @@ def materialize(root: Path, rec: FileRecord, store: ChunkStore, *, expect_local:
         raise SyncError(f"{rec.path!r} is a folder on this node; the file was not written.", code="type_clash")
     target.parent.mkdir(parents=True, exist_ok=True)
     resolve_inside(root, rec.path)  # the folders just made may not be symlinks either
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with replacing(target, before_replace=lambda: _check_unchanged(target, expect_local)) as f:
             for d, _n in rec.chunks:
                 f.write(store.get(d))
             f.flush()
-            os.fsync(f.fileno())
-        os.utime(tmp, ns=(rec.mtime_ns, rec.mtime_ns))
-        _check_unchanged(target, expect_local)
-        os.replace(tmp, target)
+            os.utime(f.fileno(), ns=(rec.mtime_ns, rec.mtime_ns))
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if exc.errno == 28:
+        if exc.errno == errno.ENOSPC:
             raise SyncError(f"The disk is full; {rec.path!r} was not replaced.", code="disk_full") from exc
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
     if sync_dir:  # else the caller fsyncs the folder once for all the files it wrote there
         fsync_dir(target.parent)
@@ -426,14 +405,6 @@ def _check_unchanged(target: Path, expect: FileRecord | None) -> None:
         return
     if expect is None or expect.deleted or expect.local_stat != [st.st_size, st.st_mtime_ns]:
         raise SyncError(f"{target.name} changed on this node during the sync; it is kept.", code="local_changed")
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def needed_chunks(records: Iterable[FileRecord], store: ChunkStore) -> list[str]:

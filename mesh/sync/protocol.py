@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mesh.sync.chunks import ChunkCorrupt, ChunkStore
+from mesh.sync.durable import fsync_dir
 from mesh.sync.folder import (
     IO_POOL,
     FileRecord,
@@ -35,7 +36,6 @@ from mesh.sync.folder import (
     Index,
     SyncError,
     decide,
-    fsync_dir,
     manifest_digest,
     materialize,
     move_aside,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from django.conf import settings
 from mesh.models import Peer
 from mesh.sync.channel import ChannelError, connect
 from mesh.sync.chunks import ChunkCorrupt, chunks_of_file, digest_of
-from mesh.sync.folder import TMP_PREFIX, SyncError, check_path
+from mesh.sync.durable import replacing
+from mesh.sync.folder import SyncError, check_path
 from mesh.sync.peering import authorize, channel_identity, ws_url
 from mesh.sync.portals import chunk_store, peer_public_key, transfer_record
 from mesh.sync.protocol import decode_json, encode_json
@@ -151,14 +151,6 @@ async def file_receive(session: Any, hello: dict[str, Any]) -> None:
 
 
 def _assemble(target: Path, digests: list[str], store) -> None:
-    tmp = target.with_name(TMP_PREFIX + target.name)
-    try:
-        with open(tmp, "wb") as f:
-            for d in digests:
-                f.write(store.get(d))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(target) as f:
+        for d in digests:
+            f.write(store.get(d))

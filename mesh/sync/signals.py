@@ -31,7 +31,8 @@ from mesh.models import Peer, Signal
 from mesh.services import publish_on_commit
 from mesh.sync.channel import connect
 from mesh.sync.chunks import ChunkCorrupt
-from mesh.sync.folder import FileRecord, Index, SyncError, atomic_write, materialize, scan
+from mesh.sync.durable import write_atomic
+from mesh.sync.folder import FileRecord, Index, SyncError, materialize, scan
 from mesh.sync.manifests import manifest_build, manifest_records, manifest_sign, manifest_verify
 from mesh.sync.peering import authorize, channel_identity, ws_url
 from mesh.sync.portals import SyncRefused, chunk_store, folder_check, peer_public_key, sync_home, transfer_record
@@ -71,7 +72,7 @@ def manifests_after(signal: Signal, have: int) -> list[dict[str, Any]]:
 def _store_manifest(signal: Signal, signed: dict[str, Any]) -> None:
     path = _manifest_path(signal, signed["body"]["seq"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(signed, separators=(",", ":")).encode())
+    write_atomic(path, json.dumps(signed, separators=(",", ":")).encode())
 
 
 # Writes -------------------------------------------------------------------------------------------------------
