@@ -83,7 +83,8 @@ def agents_active() -> QuerySet[Agent]:
 
 
 def mission_list(*, status: str | None = None, limit: int = 50) -> list[Mission]:
-    missions = Mission.objects.select_related("agent").order_by("-created_at")
+    """Return the newest missions first, with the agent, receipt and artifact the API shows for each."""
+    missions = Mission.objects.select_related("agent", "receipt", "artifact").order_by("-created_at")
     if status:
         missions = missions.filter(status=status)
     return list(missions[:limit])

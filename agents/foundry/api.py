@@ -147,7 +147,8 @@ def _evaluation(evaluation: Evaluation, *, results: bool = False) -> dict:
         "status": evaluation.status,
         "note": evaluation.note,
         "fitness": evaluation.fitness,
-        "runs": [_run(r, results=results) for r in evaluation.runs.select_related("agent", "mission")],
+        # Prefetched by the selectors (hybrid_detail, hybrid_list, evaluation_detail): no query per evaluation.
+        "runs": [_run(r, results=results) for r in evaluation.runs.all()],
         "created_at": evaluation.created_at,
         "finished_at": evaluation.finished_at,
     }
@@ -165,7 +166,7 @@ def _hybrid(hybrid: Hybrid) -> dict:
         "mutation": hybrid.mutation,
         "promoted_at": hybrid.promoted_at,
         "created_at": hybrid.created_at,
-        "evaluations": [_evaluation(e) for e in hybrid.evaluations.select_related("evaluation_set")],
+        "evaluations": [_evaluation(e) for e in hybrid.evaluations.all()],
     }
 
 
@@ -194,7 +195,7 @@ def hybridize(request: HttpRequest, payload: HybridizeIn):
     """Breed a draft child of two agents; the same parents and seed return the same child (200 instead of 201)."""
     hybrid, created = services.hybrid_breed(parent_a=payload.parent_a, parent_b=payload.parent_b,
                                             seed=payload.seed, via=_via(request))  # fmt: skip
-    return Status(201 if created else 200, _hybrid(hybrid))
+    return Status(201 if created else 200, _hybrid(selectors.hybrid_detail(hybrid_id=hybrid.pk)))
 
 
 @router.get("/hybrids", response={200: list[HybridOut], **AUTH_ERRORS}, summary="List hybrids")
@@ -212,7 +213,7 @@ def evaluate(request: HttpRequest, payload: EvaluateIn):
         raise ApiError(404, "unknown_hybrid", f"No hybrid has the id {payload.hybrid}; GET /api/foundry/hybrids.")
     evaluation = services.evaluation_start(hybrid=hybrid, set_slug=payload.evaluation_set, via=_via(request),
                                            budget_usd=payload.budget_usd)  # fmt: skip
-    return Status(201, _evaluation(evaluation))
+    return Status(201, _evaluation(selectors.evaluation_detail(evaluation_id=evaluation.pk)))
 
 
 @router.get("/evaluations/{evaluation_id}", response={200: EvaluationDetailOut, 404: ErrorOut, **AUTH_ERRORS},
@@ -232,5 +233,4 @@ def promote(request: HttpRequest, hybrid_id: int, payload: PromoteIn):
     if hybrid is None:
         raise ApiError(404, "unknown_hybrid", f"No hybrid has the id {hybrid_id}.")
     hybrid = services.hybrid_promote(hybrid=hybrid, confirm=payload.confirm)
-    hybrid.child.refresh_from_db()
-    return _hybrid(hybrid)
+    return _hybrid(selectors.hybrid_detail(hybrid_id=hybrid.pk))

@@ -58,15 +58,25 @@ def traits_catalogue(*, include_retired: bool = False) -> list[dict[str, Any]]:
     return rows
 
 
-def hybrid_list(*, limit: int = 100) -> QuerySet[Hybrid]:
+def _hybrids() -> QuerySet[Hybrid]:
+    """Hybrids with everything the API and console show: agents, evaluations (newest first) and their runs."""
+    runs = EvaluationRun.objects.select_related("agent", "mission")
     return Hybrid.objects.select_related("child", "parent_a", "parent_b").prefetch_related(
         Prefetch(
             "evaluations",
             queryset=Evaluation.objects.select_related("evaluation_set")
             .order_by("-created_at")
-            .prefetch_related("runs"),
+            .prefetch_related(Prefetch("runs", queryset=runs)),
         )
-    )[:limit]
+    )
+
+
+def hybrid_list(*, limit: int = 100) -> QuerySet[Hybrid]:
+    return _hybrids()[:limit]
+
+
+def hybrid_detail(*, hybrid_id: int) -> Hybrid | None:
+    return _hybrids().filter(pk=hybrid_id).first()
 
 
 def evaluation_detail(*, evaluation_id: int) -> Evaluation | None:
