@@ -221,6 +221,10 @@ async def sync_loop(*, poll_s: float = 2.0, once: bool = False) -> None:
 class SyncConsumer(AsyncWebsocketConsumer):
     """/ws/mesh/sync/: a peer's channel. Unknown or quarantined peers are refused in the handshake."""
 
+    # The channel is point to point: no channel-layer name, so no layer receive loop per session (with Redis,
+    # no blocking read per connected peer) and nothing another process could send into it.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         await self.accept()
         self.transport = QueueTransport(lambda data: self.send(bytes_data=data))

@@ -439,6 +439,8 @@ def test_the_channel_imports_nothing_from_django():
 class _ReversingConsumer(AsyncWebsocketConsumer):
     """A Channels consumer serving the channel through QueueTransport, as the Portals endpoint does."""
 
+    channel_layer_alias = None  # as mesh.sync.links.SyncConsumer: no channel-layer name
+
     async def connect(self) -> None:
         await self.accept()
         self.transport = QueueTransport(lambda data: self.send(bytes_data=data))
@@ -477,5 +479,10 @@ async def test_a_channels_consumer_serves_the_channel_through_a_queue_transport(
     await session.send(message)
     assert await session.recv() == message[::-1]
     await session.close()
-    assert await asyncio.wait_for(ended.get(), 5) == "closed"
+    try:
+        assert await asyncio.wait_for(ended.get(), 10) == "closed"
+    except TimeoutError:
+        app = communicator.future
+        pytest.fail(f"the consumer did not see the close; consumer ended: {app.done()}, "
+                    f"with: {app.exception() if app.done() and not app.cancelled() else None!r}")  # fmt: skip
     await communicator.disconnect()
