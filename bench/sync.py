@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import zstandard  # noqa: E402
 
 from mesh.sync import fractal, qdlt, qport  # noqa: E402
+from mesh.sync.durable import fsync_path  # noqa: E402
 
 MB = 1024 * 1024
 TESSERACT_QPORT_MB_S = 285.0
@@ -83,31 +83,23 @@ def best(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     return {name: min(t) for name, t in times.items()}
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _zstd_pack(src: Path, dst: Path, level: int) -> None:
     cctx = zstandard.ZstdCompressor(level=level, threads=0)
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         cctx.copy_stream(fin, fout, size=src.stat().st_size)
-    _fsync(dst)
+    fsync_path(dst)
 
 
 def _zstd_open(src: Path, dst: Path) -> None:
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         zstandard.ZstdDecompressor().copy_stream(fin, fout)
-    _fsync(dst)
+    fsync_path(dst)
 
 
 def _shell(command: str, out: Path) -> None:
     with open(out, "wb") as f:
         subprocess.run(command, shell=True, check=True, stdout=f)  # noqa: S602 - fixed commands on our temp paths
-    _fsync(out)
+    fsync_path(out)
 
 
 def bench_qport(work: Path, size: int, repeat: int) -> dict[str, float]:
@@ -154,7 +146,7 @@ def bench_qdlt(work: Path, size: int, repeat: int) -> dict[str, float]:
             p.unlink(missing_ok=True)
         subprocess.run(["rsync", "--no-whole-file", f"--only-write-batch={batch}", str(target), str(dest)],
                        check=True, capture_output=True)  # fmt: skip
-        _fsync(batch)
+        fsync_path(batch)
 
     times = best({"create": lambda: qdlt.delta_file(base, target, delta, force=True), "rsync": rsync}, repeat)
     t_create, t_rsync = times["create"], times["rsync"]
@@ -223,7 +215,7 @@ def bench_fractal(work: Path, size: int, repeat: int) -> dict[str, float]:
         subprocess.run(f"zstd -q -d --long=27 -c {tz} | tar -C {untarred} -xf -", shell=True, check=True)  # noqa: S602
         for p in untarred.rglob("*"):
             if p.is_file():
-                _fsync(p)
+                fsync_path(p)
 
     reference = shutil.which("zstd") is not None
     packs = best({"fractal": lambda: fractal.pack_path(src, packed, force=True)} | ({"tar": tar_zstd} if reference else {}),

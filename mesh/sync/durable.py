@@ -23,7 +23,7 @@ def replacing(
     runs (it may raise to keep ``target`` as it is) and the temp file is renamed over ``target``.
 
     On any error the temp file is removed and ``target`` is untouched. The folder itself is not fsynced, so a
-    caller writing many files in one folder pays that once (``fsync_dir``).
+    caller writing many files in one folder pays that once (``fsync_path`` on the folder).
     """
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix)
     try:
@@ -45,8 +45,8 @@ def write_atomic(target: Path, data: bytes | memoryview, *, prefix: str = TMP_PR
         f.write(data)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make the entries of folder ``path`` (files created, renamed or removed in it) durable."""
+def fsync_path(path: Path) -> None:
+    """Make ``path`` durable: a file's bytes, or a folder's entries (files created, renamed or removed in it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 import blake3
 import zstandard
 
-from mesh.sync.durable import fsync_dir, replacing
+from mesh.sync.durable import fsync_path, replacing
 
 PREFIX = struct.Struct(">4sBBIQ32s")
 SEAL_SIZE = 32
@@ -240,7 +240,7 @@ def atomic_file(path: str | os.PathLike[str], *, force: bool = False) -> Iterato
 
     with replacing(target, prefix=f".{target.name}.", before_replace=still_free) as f:
         yield f
-    fsync_dir(target.parent)
+    fsync_path(target.parent)
 
 
 @contextmanager
@@ -256,7 +256,7 @@ def atomic_dir(path: str | os.PathLike[str], *, force: bool = False) -> Iterator
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield tmp
-        fsync_dir(tmp)
+        fsync_path(tmp)
         if target.exists() or target.is_symlink():
             if not force:
                 raise OutputExists(f"{target} exists; pass --force to overwrite it")
@@ -269,7 +269,7 @@ def atomic_dir(path: str | os.PathLike[str], *, force: bool = False) -> Iterator
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    fsync_dir(target.parent)
+    fsync_path(target.parent)
 
 
 class HashingSink:

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mesh.sync.chunks import DIGEST_HEX, ChunkStore, chunks_of, digest_of
-from mesh.sync.durable import TMP_PREFIX, fsync_dir, replacing, write_atomic
+from mesh.sync.durable import TMP_PREFIX, fsync_path, replacing, write_atomic
 
 STATE_DIR = ".dreamsync"  # never synced; reserved at the folder's top
 IGNORE_FILE = ".dreamignore"
@@ -384,7 +384,7 @@ def materialize(root: Path, rec: FileRecord, store: ChunkStore, *, expect_local:
             raise SyncError(f"The disk is full; {rec.path!r} was not replaced.", code="disk_full") from exc
         raise
     if sync_dir:  # else the caller fsyncs the folder once for all the files it wrote there
-        fsync_dir(target.parent)
+        fsync_path(target.parent)
     st = os.lstat(target)
     return [st.st_size, st.st_mtime_ns]
 
@@ -393,7 +393,7 @@ def move_aside(root: Path, rel: str, new_rel: str) -> None:
     """Rename the local file ``rel`` to ``new_rel`` (the conflict copy)."""
     src, dst = resolve_inside(root, rel), resolve_inside(root, new_rel)
     os.replace(src, dst)
-    fsync_dir(dst.parent)
+    fsync_path(dst.parent)
 
 
 def _check_unchanged(target: Path, expect: FileRecord | None) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mesh.sync.chunks import ChunkCorrupt, ChunkStore
-from mesh.sync.durable import fsync_dir
+from mesh.sync.durable import fsync_path
 from mesh.sync.folder import (
     IO_POOL,
     FileRecord,
@@ -312,7 +312,7 @@ class PortalLink:
                     self.index.records[merged.path] = merged
                     files += 1
             folders = {(self.root / m.path).parent for m in written if m is not None}
-            await asyncio.gather(*(asyncio.get_running_loop().run_in_executor(IO_POOL, fsync_dir, f) for f in folders))
+            await asyncio.gather(*(asyncio.get_running_loop().run_in_executor(IO_POOL, fsync_path, f) for f in folders))
             await asyncio.to_thread(self.index.save)
         if outgoing:
             await self._send_records(outgoing)
