@@ -461,6 +461,10 @@ class _ReversingConsumer(AsyncWebsocketConsumer):
         self.transport.feed_eof()
 
 
+# Channels closes stale database connections before it dispatches each message (aclose_old_connections), so the
+# consumer reaches the database layer although it never queries: without the mark that raises whenever an earlier
+# test left a connection open in the worker thread.
+@pytest.mark.django_db
 async def test_a_channels_consumer_serves_the_channel_through_a_queue_transport():
     ended: asyncio.Queue = asyncio.Queue()
     communicator = WebsocketCommunicator(_ReversingConsumer.as_asgi(), "/ws/mesh/sync/")
