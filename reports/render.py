@@ -87,11 +87,12 @@ def file_response(report: Report, which: str) -> HttpResponse:
     that the file exists."""
     from mesh.services import artifact_read
 
-    artifact = report.pdf if which == "pdf" else report.html
-    if which == "pdf":
-        response = HttpResponse(artifact_read(artifact), content_type="application/pdf")
-    else:
-        response = HttpResponse(artifact_read(artifact), content_type="text/html; charset=utf-8")
+    pdf = which == "pdf"
+    artifact = report.pdf if pdf else report.html
+    response = HttpResponse(
+        artifact_read(artifact), content_type="application/pdf" if pdf else "text/html; charset=utf-8"
+    )
+    if not pdf:
         response["Content-Security-Policy"] = DOCUMENT_CSP
-    response["Content-Disposition"] = content_disposition_header(as_attachment=which == "pdf", filename=artifact.name)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=pdf, filename=artifact.name)
     return response

@@ -1,4 +1,5 @@
-"""A clone of DreamNet runs and tests with nothing beside it: no file in the repository reads `../shared`."""
+"""A clone of DreamNet runs and tests with nothing beside it: no file in the repository reads the shared folder
+beside the checkout."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# `../shared`, or a path built to it from a file's location (`parents[3] / "shared"`, `BASE_DIR.parent / "shared"`).
+# The relative path up to that folder, or a path built to it from a file's location (`parents[3] / "shared"`, `BASE_DIR.parent / "shared"`).
 OUTSIDE = re.compile(r"\.\./shared\b|(parents?\[\d+\]|\.parent)\s*/\s*[\"']shared[\"']")
 SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".ini", ".sh", ".yml", ".yaml", ".html", ".js", ""}
 
