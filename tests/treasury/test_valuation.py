@@ -9,7 +9,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from treasury.valuation import judge, line_value, totals
+from treasury.valuation import MAX_VALUE, judge, line_value, totals
 
 NOW = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)
 quantities = st.decimals(min_value=0, max_value=10**12, places=18, allow_nan=False, allow_infinity=False)
@@ -52,6 +52,8 @@ def test_a_price_older_than_the_limit_is_stale_and_never_valued(quantity, price,
     judged = judge(quantity=quantity, price=price, price_at=NOW - timedelta(seconds=age), now=NOW, max_age_s=900)
     if age > 900:
         assert judged.status == "stale" and judged.value is None and f"{age} s old" in judged.note
+    elif quantity * price >= MAX_VALUE:  # fresh, but a value no snapshot column holds: refused, not rounded
+        assert judged.status == "unpriced" and judged.value is None and "not plausible" in judged.note
     else:
         assert judged.status == "priced" and judged.value == line_value(quantity, price)
 
