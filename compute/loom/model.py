@@ -122,15 +122,16 @@ def memory_estimate(config: Config, vocab: int) -> int:
     return weights + 2 * activations
 
 
-def _layernorm(x, w):
-    mean = anp.mean(x, axis=-1, keepdims=True)
+def _layernorm(x, w, xp=anp):
+    """Layer norm without bias; ``xp`` is autograd's NumPy for training, plain NumPy for inference (no tracing)."""
+    mean = xp.mean(x, axis=-1, keepdims=True)
     centred = x - mean
-    var = anp.mean(centred * centred, axis=-1, keepdims=True)
-    return centred / anp.sqrt(var + LN_EPS) * w
+    var = xp.mean(centred * centred, axis=-1, keepdims=True)
+    return centred / xp.sqrt(var + LN_EPS) * w
 
 
-def _gelu(x):
-    return F32(0.5) * x * (F32(1.0) + anp.tanh(GELU_C * (x + F32(0.044715) * x * x * x)))
+def _gelu(x, xp=anp):
+    return F32(0.5) * x * (F32(1.0) + xp.tanh(GELU_C * (x + F32(0.044715) * x * x * x)))
 
 
 def one_hot(idx: np.ndarray, vocab: int) -> np.ndarray:
@@ -169,3 +170,57 @@ def loss(params, x: np.ndarray, y: np.ndarray, config: Config):
     log_z = anp.log(anp.sum(anp.exp(logits), axis=-1))
     picked = anp.sum(logits * one_hot(y, logits.shape[-1]), axis=-1)
     return anp.mean(log_z - picked)
+
+
+class Decoder:
+    """Inference with a key/value cache: each new character costs one row through the blocks, not the window.
+
+    Plain NumPy (no autograd: nothing is differentiated). The cache holds the keys and values of the characters
+    in the window, at their positions ``0 .. len(window) - 1``, so :meth:`feed` returns exactly the last row of
+    :func:`forward` over the window (to float rounding). When the window is full, the next character shifts it:
+    the newest ``context // 2`` characters are kept and re-encoded at positions from 0 (learned positions cannot
+    be moved in place), so generation costs one half-window pass every ``context // 2`` characters, and each
+    character is predicted from between half and all of the context (llama.cpp shifts its context the same way).
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], config: Config) -> None:
+        self.params = {name: np.asarray(value, dtype=F32) for name, value in params.items()}
+        self.config = config
+        h, hd = config.heads, config.dim // config.heads
+        self.keys = np.zeros((config.blocks, h, config.context, hd), F32)
+        self.values = np.zeros_like(self.keys)
+        self.window: list[int] = []
+
+    def feed(self, ids: list[int]) -> np.ndarray:
+        """Append ``ids`` to the window (shifting it when full) and return the logits for the next character."""
+        if not ids:
+            raise LoomError("empty_prompt", "Give at least one character to continue from.")
+        context = self.config.context
+        if len(self.window) + len(ids) > context:
+            kept = (self.window + list(ids))[-max(len(ids), context // 2) :][-context:]
+            self.window = []
+            return self._run(kept)
+        return self._run(list(ids))
+
+    def _run(self, ids: list[int]) -> np.ndarray:
+        p, c = self.params, self.config
+        start, count = len(self.window), len(ids)
+        end = start + count
+        h, hd = c.heads, c.dim // c.heads
+        x = p["wte"][ids] + p["wpe"][start:end]
+        # Query i (position start + i) sees keys 0 .. start + i.
+        mask = np.triu(np.full((count, end), -np.inf, F32), start + 1)
+        scale = F32(1 / math.sqrt(hd))
+        for i in range(c.blocks):
+            q, k, v = np.split(_layernorm(x, p[f"b{i}.ln1"], np) @ p[f"b{i}.attn"], 3, axis=1)
+            self.keys[i, :, start:end] = k.reshape(count, h, hd).transpose(1, 0, 2)
+            self.values[i, :, start:end] = v.reshape(count, h, hd).transpose(1, 0, 2)
+            q = q.reshape(count, h, hd).transpose(1, 0, 2)
+            att = q @ self.keys[i, :, :end].transpose(0, 2, 1) * scale + mask
+            att = np.exp(att - att.max(axis=-1, keepdims=True))
+            att /= att.sum(axis=-1, keepdims=True)
+            y = (att @ self.values[i, :, :end]).transpose(1, 0, 2).reshape(count, c.dim)
+            x = x + y @ p[f"b{i}.proj"]
+            x = x + _gelu(_layernorm(x, p[f"b{i}.ln2"], np) @ p[f"b{i}.fc"], np) @ p[f"b{i}.fc2"]
+        self.window.extend(ids)
+        return _layernorm(x[-1:], p["lnf"], np)[0] @ p["wte"].T

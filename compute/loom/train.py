@@ -19,7 +19,7 @@ from autograd import value_and_grad
 
 from compute.loom.checkpoint import Checkpoint
 from compute.loom.corpus import Corpus, split
-from compute.loom.model import F32, Config, LoomError, forward, init_params, loss, memory_estimate
+from compute.loom.model import F32, Config, Decoder, LoomError, init_params, loss, memory_estimate
 
 ARCH_ENV = "DREAMNET_COMPUTE_ARCH"
 MEMORY_ENV = "DREAMNET_LOOM_MAX_MEMORY_MB"
@@ -250,17 +250,17 @@ def sample_next(logits: np.ndarray, rng: np.random.Generator, *, temperature: fl
 
 def generate_stream(checkpoint: Checkpoint, prompt: str, *, max_tokens: int = 200, temperature: float = 0.8,
                     top_k: int = 0, top_p: float = 1.0, seed: int = 0):  # fmt: skip
-    """Yield generated characters one at a time (the same ones for the same seed)."""
+    """Yield generated characters one at a time (the same ones for the same seed), through the key/value cache
+    of :class:`~compute.loom.model.Decoder`."""
     check_arch()
-    ids = encode(checkpoint, prompt) or [0]
+    decoder = Decoder(checkpoint.params, checkpoint.config)
     rng = np.random.default_rng(seed)
-    config = checkpoint.config
-    for _ in range(max_tokens):
-        window = np.array([ids[-config.context :]], dtype=np.int64)
-        logits = np.asarray(forward(checkpoint.params, window, config))[-1]
+    logits = decoder.feed(encode(checkpoint, prompt) or [0])
+    for produced in range(max_tokens):
         nxt = sample_next(logits, rng, temperature=temperature, top_k=top_k, top_p=top_p)
-        ids.append(nxt)
         yield checkpoint.vocab[nxt]
+        if produced + 1 < max_tokens:
+            logits = decoder.feed([nxt])
 
 
 def generate(checkpoint: Checkpoint, prompt: str, **options) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from compute.loom import Config, LoomError, corpus_from_bytes, corpus_from_path, generate, train, unpack
 from compute.loom.corpus import SHAKESPEARE
-from compute.loom.model import memory_estimate
+from compute.loom.model import Decoder, forward, memory_estimate
 from compute.loom.train import check_memory
 
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 30).encode()
@@ -47,6 +47,25 @@ def test_generation_is_deterministic_for_a_seed(trained):
     greedy = generate(trained, "the quick ", max_tokens=5, temperature=0)
     assert greedy == generate(trained, "the quick ", max_tokens=5, temperature=0)
     assert greedy[0] == "b"  # the text it learned: "the quick brown"
+
+
+def test_the_cached_decoder_gives_the_full_windows_logits(trained):
+    """Every row the key/value cache produces equals the last row of a full forward pass over its window, across
+    the shift that a full window makes (12 characters of context: the newest 6 are kept)."""
+    config, ids = trained.config, [int(i) for i in np.random.default_rng(0).integers(0, len(trained.vocab), 40)]
+    decoder = Decoder(trained.params, config)
+    logits = decoder.feed(ids[:5])
+    shifted = 0
+    for nxt in ids[5:]:
+        window = np.array([decoder.window])
+        assert np.allclose(logits, np.asarray(forward(trained.params, window, config))[-1], atol=1e-4)
+        before = len(decoder.window)
+        logits = decoder.feed([nxt])
+        shifted += len(decoder.window) < before
+        assert len(decoder.window) <= config.context and decoder.window[-1] == nxt
+    assert shifted >= 4  # 35 characters through a 12-wide window
+    with pytest.raises(LoomError, match="at least one character"):
+        decoder.feed([])
 
 
 def test_a_checkpoint_round_trips_bit_exact(trained):
