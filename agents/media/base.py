@@ -26,6 +26,25 @@ class MediaFault(Exception):
         self.charged = charged
 
 
+def report_accepted(on_progress, percent: int, job: str) -> None:
+    """Report a remote job's progress; an operator's cancel (``on_progress`` raising ``cancelled``) after the
+    provider accepted ``job`` is ``charged``: neither OpenAI's video API nor Livepeer Studio can cancel a job, so
+    it runs to the end and is billed, and the governor must count it."""
+    if on_progress is None:
+        return
+    try:
+        on_progress(percent)
+    except MediaFault as fault:
+        if fault.code != "cancelled":
+            raise
+        raise MediaFault(
+            f"Cancelled by an operator; {job} was already accepted and the provider has no way to cancel it, so "
+            "it may still bill it.",
+            code="cancelled",
+            charged=True,
+        ) from None
+
+
 @dataclass(frozen=True)
 class MediaResult:
     """What a call produced: ``files`` as (name, media type, bytes), ``units`` priced (images or seconds)."""

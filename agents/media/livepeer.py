@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx2 as httpx
 
-from agents.media.base import RENDITIONS, MediaFault, Rendition, media_info
+from agents.media.base import RENDITIONS, MediaFault, Rendition, media_info, report_accepted
 
 SOURCE = "livepeer"
 
@@ -79,8 +79,8 @@ class LivepeerTranscoder:
                     code="provider_error",
                     charged=True,
                 )
-            if on_progress is not None:
-                on_progress(int(Decimal(str(status.get("progress") or 0)) * 100))
+            progress = int(Decimal(str(status.get("progress") or 0)) * 100)
+            report_accepted(on_progress, progress, f"the Livepeer Studio asset {asset_id}")
             if time.monotonic() - started > max_wait_s:
                 raise MediaFault(
                     f"Livepeer Studio did not finish within {max_wait_s:.0f} s.", code="timeout", charged=True

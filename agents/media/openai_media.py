@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import openai
 
-from agents.media.base import MediaFault, MediaResult, billed_seconds, media_info
+from agents.media.base import MediaFault, MediaResult, billed_seconds, media_info, report_accepted
 
 SOURCE = "openai"
 _REFUSAL_CODES = {"content_policy_violation", "moderation_blocked", "content_filter", "safety_violation"}
@@ -112,8 +112,7 @@ class OpenAIMedia:
                 raise _fault(exc) from None
             started = time.monotonic()
             while job.status in ("queued", "in_progress"):
-                if on_progress is not None:
-                    on_progress(int(job.progress or 0))
+                report_accepted(on_progress, int(job.progress or 0), f"the video job {job.id}")
                 if time.monotonic() - started > max_wait_s:
                     raise MediaFault(
                         f"The video job {job.id} did not finish within {max_wait_s:.0f} s "

@@ -185,3 +185,39 @@ def test_a_video_job_left_waiting_is_counted_because_the_provider_bills_it(fake_
     assert (mission.status, mission.stop_reason) == (Mission.Status.FAILED, Mission.StopReason.TIMEOUT)
     assert "may still bill it" in mission.error and "Counted $0.400000" in mission.error
     assert _entry(mission).actual_usd == Decimal("0.40") == mission.cost_usd
+
+
+def _cancel_on_first_poll(monkeypatch) -> None:
+    """An operator presses Cancel while the provider works: the first progress report sees it."""
+    from agents.media import runner
+
+    reporter = runner._progress_reporter
+
+    def cancelling(mission):
+        Mission.objects.filter(pk=mission.pk).update(cancel_requested=True)
+        return reporter(mission)
+
+    monkeypatch.setattr(runner, "_progress_reporter", cancelling)
+
+
+def test_a_video_job_cancelled_after_the_provider_accepted_it_is_counted(fake_media, monkeypatch):
+    fake_media.polls_to_finish = 1000
+    _cancel_on_first_poll(monkeypatch)
+    mission = _run("video", prompt="A clip nobody wants any more", seconds=4)
+    assert (mission.status, mission.stop_reason) == (Mission.Status.CANCELLED, Mission.StopReason.CANCELLED)
+    assert "video job video_0001 was already accepted" in mission.error and "Counted $0.400000" in mission.error
+    assert _entry(mission).actual_usd == Decimal("0.40") == mission.cost_usd
+    assert budget_for_month().spent_usd == Decimal("0.40") and budget_for_month().reserved_usd == 0
+    assert not fake_media.calls("/v1/videos/video_0001/content")  # nothing downloaded
+
+
+def test_a_livepeer_transcode_cancelled_after_upload_is_counted(fake_media, settings, monkeypatch):
+    settings.LLM_PROVIDER = "offline"
+    video = _run("video", prompt="A bar", size="64x64", seconds=2)
+    settings.LIVEPEER_API_KEY = "lp-test-key"
+    fake_media.polls_to_finish = 1000
+    _cancel_on_first_poll(monkeypatch)
+    mission = _run("transcode", source=video.output["artifacts"][0]["blake3"])
+    assert (mission.status, mission.stop_reason) == (Mission.Status.CANCELLED, Mission.StopReason.CANCELLED)
+    assert "Livepeer Studio asset" in mission.error and "may still bill it" in mission.error
+    assert _entry(mission).actual_usd == _entry(mission).reserved_usd > 0
