@@ -15,12 +15,15 @@ class CommerceConfig(AppConfig):
         probe("spot_feed", required=False)(probe_spot_feed)
         from django.db.models.signals import post_delete, post_save
 
-        from commerce.models import PriceTier, Product
-        from commerce.selectors import catalog_changed
+        from commerce.models import PriceTier, Product, SpotTick
+        from commerce.selectors import catalog_changed, spot_ticked
 
         for model in (Product, PriceTier):  # the catalog's per-tick rows are keyed on the catalog's version
             post_save.connect(catalog_changed, sender=model, dispatch_uid=f"catalog_changed_save_{model.__name__}")
             post_delete.connect(catalog_changed, sender=model, dispatch_uid=f"catalog_changed_delete_{model.__name__}")
+        # spot_refresh drops the public pages' shared spot copy itself (bulk_create sends no signal); a tick saved
+        # any other way drops it here.
+        post_save.connect(lambda **_kwargs: spot_ticked(), sender=SpotTick, dispatch_uid="spot_ticked", weak=False)
         # Imported for their registrations: the strip's figures (stats), and the payment-event handlers of the
         # order services and subscriptions, which the webhook inbox must find whatever imported it first.
         import commerce.services

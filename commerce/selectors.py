@@ -78,6 +78,41 @@ def spot_latest() -> dict[str, Spot]:
     return {metal: latest[metal] for metal in Metal.values if metal in latest}
 
 
+SPOT_SHARED_KEY = "commerce:spot:latest"
+SPOT_SHARED_S = 1
+
+
+def spot_latest_shared() -> dict[str, Spot]:
+    """The newest tick per metal for the public pages, shared through the cache for at most SPOT_SHARED_S second
+    (one query per second per node instead of one per page view); ``spot_ticked`` drops it when ticks are stored.
+    Never for pricing a lock, a quote or an order: those read :func:`spot_latest`."""
+    try:
+        spots = cache.get(SPOT_SHARED_KEY)
+    except Exception as exc:
+        logger.warning("spot prices read uncached: %s", exc)
+        return spot_latest()
+    if spots is None:
+        spots = spot_latest()
+        try:
+            cache.set(SPOT_SHARED_KEY, spots, timeout=SPOT_SHARED_S)
+        except Exception as exc:
+            logger.warning("spot prices not shared: %s", exc)
+    return spots
+
+
+def spot_ticked() -> None:
+    """New ticks were stored: drop the shared copy now and once they commit."""
+
+    def drop() -> None:
+        try:
+            cache.delete(SPOT_SHARED_KEY)
+        except Exception as exc:
+            logger.warning("shared spot prices not dropped: %s", exc)
+
+    drop()
+    transaction.on_commit(drop)
+
+
 _SPOT_LATEST_SQL: dict[str, tuple[str, tuple]] = {}
 
 

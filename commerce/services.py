@@ -49,7 +49,7 @@ from commerce.payments import (
     payment_event_handler,
     to_cents,
 )
-from commerce.selectors import Spot, spot_latest
+from commerce.selectors import Spot, spot_latest, spot_ticked
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -110,6 +110,7 @@ def spot_refresh(*, now: datetime | None = None) -> list[SpotTick]:
             )
             payload = {"ticks": [{"metal": t.metal, "bid": t.bid, "ask": t.ask, "source": t.source} for t in raw]}
             mesh.publish("price.tick", payload)
+            spot_ticked()
         return ticks
     raise CommerceError(
         "No spot provider answered: " + ("; ".join(failures) or "none is configured with a key"),

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -51,46 +52,91 @@ def member_required(view):
     return wrapped
 
 
+# A whole catalog or product page, as a visitor who is not signed in sees it, changes only with the spot ticks (and
+# whether they are stale), the catalog's version and the URL: it is kept per such state and served with this
+# request's CSRF token put in. The hole is a SafeString with angle brackets, which escaped content never holds.
+CSRF_HOLE = mark_safe("<csrf-token-hole>")
+PUBLIC_PAGE_PARAMS = {"metal"}
+
+
+def _is_public(request: HtmxHttpRequest) -> bool:
+    """A visitor with no session and no pending message, asking for a URL with no other parameters."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        and not request.COOKIES.get("messages")
+        and set(request.GET) <= PUBLIC_PAGE_PARAMS
+        and not request.user.is_authenticated
+    )
+
+
+def _priced_page(request: HtmxHttpRequest, render_page) -> HttpResponse:
+    """Serve ``render_page(spots, version, extra_context)``; for a public request, the page as kept for this URL,
+    the spot ticks (shared, at most a second old) and the catalog's version, with this request's CSRF token put in.
+    Everyone else gets a fresh render from the latest ticks."""
+    version = selectors.catalog_version()
+    if not (version and _is_public(request)):
+        return render_page(selectors.spot_latest(), version, {})
+    spots = selectors.spot_latest_shared()
+    state = "-".join(f"{s.tick_id}{'s' if s.stale else ''}" for s in spots.values())
+    key = selectors.per_tick_key("page", request.scheme, request.get_host(), request.get_full_path(), state, version)
+    html = selectors.per_tick_get(key)
+    if html is None:
+        response = render_page(spots, version, {"csrf_token": CSRF_HOLE})
+        html = response.content.decode()
+        if response.status_code == 200:
+            selectors.per_tick_set(key, html)
+    else:
+        response = HttpResponse(content_type="text/html; charset=utf-8")
+    response.content = html.replace(CSRF_HOLE, get_token(request))
+    return response
+
+
 def catalog(request: HtmxHttpRequest) -> HttpResponse:
     metal = request.GET.get("metal") if request.GET.get("metal") in Metal.values else None
-    spots = selectors.spot_latest()
-    # The priced rows change only with a spot tick or a catalog edit: rendered once per (ticks, catalog version).
-    ticks = "-".join(str(s.tick_id) for s in spots.values())
-    version = selectors.catalog_version()
-    key = selectors.per_tick_key("catalog-rows", metal or "all", ticks, version)
-    rows_html = selectors.per_tick_get(key) if version else None
-    if rows_html is None:
-        rows = []
-        for product in selectors.catalog(metal=metal):
-            prices = selectors.product_prices(product, spots.get(product.metal))
-            tiers = prices["tiers"]
-            rows.append(
-                {
-                    "product": product,
-                    "price": tiers[0].unit_ask if tiers else None,
-                    "from_price": tiers[-1].unit_ask if tiers else None,
-                    "bid": prices["bid"],
-                }
-            )
-        rows_html = render_to_string("commerce/catalog.html#rows", {"rows": rows, "metal": metal})
-        if version:
-            selectors.per_tick_set(key, rows_html)
-    # Rendered by our own template, every value escaped there.
-    context = {"rows_html": mark_safe(rows_html), "spots": spots, "metals": Metal.choices, "metal": metal}  # noqa: S308
-    return render(request, "commerce/catalog.html", context)
+
+    def render_page(spots: dict, version: str | None, extra: dict) -> HttpResponse:
+        # The priced rows change only with a spot tick or a catalog edit: rendered once per (ticks, catalog version).
+        ticks = "-".join(str(s.tick_id) for s in spots.values())
+        key = selectors.per_tick_key("catalog-rows", metal or "all", ticks, version)
+        rows_html = selectors.per_tick_get(key) if version else None
+        if rows_html is None:
+            rows = []
+            for product in selectors.catalog(metal=metal):
+                prices = selectors.product_prices(product, spots.get(product.metal))
+                tiers = prices["tiers"]
+                rows.append(
+                    {
+                        "product": product,
+                        "price": tiers[0].unit_ask if tiers else None,
+                        "from_price": tiers[-1].unit_ask if tiers else None,
+                        "bid": prices["bid"],
+                    }
+                )
+            rows_html = render_to_string("commerce/catalog.html#rows", {"rows": rows, "metal": metal})
+            if version:
+                selectors.per_tick_set(key, rows_html)
+        # Rendered by our own template, every value escaped there.
+        context = {"rows_html": mark_safe(rows_html), "spots": spots, "metals": Metal.choices, "metal": metal}  # noqa: S308
+        return render(request, "commerce/catalog.html", context | extra)
+
+    return _priced_page(request, render_page)
 
 
 def product(request: HtmxHttpRequest, sku: str) -> HttpResponse:
-    item = get_object_or_404(selectors.catalog(), sku=sku)
-    spot = selectors.spot_latest().get(item.metal)
-    context = {
-        "product": item,
-        "prices": selectors.product_prices(item, spot),
-        "spot": spot,
-        "chart": selectors.spot_chart_cached(item.metal, spot),
-        "form": QuantityForm(initial={"quantity": item.min_quantity}),
-    }
-    return render(request, "commerce/product.html", context)
+    def render_page(spots: dict, _version: str | None, extra: dict) -> HttpResponse:
+        item = get_object_or_404(selectors.catalog(), sku=sku)
+        spot = spots.get(item.metal)
+        context = {
+            "product": item,
+            "prices": selectors.product_prices(item, spot),
+            "spot": spot,
+            "chart": selectors.spot_chart_cached(item.metal, spot),
+            "form": QuantityForm(initial={"quantity": item.min_quantity}),
+        }
+        return render(request, "commerce/product.html", context | extra)
+
+    return _priced_page(request, render_page)
 
 
 def product_image(request: HtmxHttpRequest, sku: str) -> HttpResponse:

@@ -18,16 +18,29 @@ pytestmark = pytest.mark.django_db
 SKUS = ["xau-coin-maple-1oz", "xau-bar-1oz-pamp", "xag-coin-eagle-1oz", "xau-coin-krugerrand-1oz"]
 
 
-def test_the_catalog_page_takes_at_most_six_queries_and_one_once_priced(
+def test_the_catalog_page_takes_at_most_six_queries_and_none_once_kept(
     client, shop, django_assert_max_num_queries, django_assert_num_queries
 ):
     with django_assert_max_num_queries(6):
         first = client.get("/metals")
     assert first.status_code == 200
-    with django_assert_num_queries(1):  # the tick lookup; the rows are kept for this tick
+    with django_assert_num_queries(0):  # a visitor's page is kept for these ticks and this catalog
         again = client.get("/metals")
     assert _rows(again) == _rows(first)
     assert _rows(first).count("<tr>") == Product.objects.filter(active=True).count()
+
+
+def test_a_members_catalog_takes_the_tick_lookup_once_priced(client, alice, shop, django_assert_max_num_queries):
+    client.force_login(alice)
+    client.get("/metals")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/metals").content.decode()
+    spot = [q["sql"] for q in queries if "commerce_spottick" in q["sql"]]
+    assert len(spot) == 1 and "commerce_product" not in " ".join(q["sql"] for q in queries)  # rows kept
+    assert alice.username in page
 
 
 def _rows(response) -> str:
