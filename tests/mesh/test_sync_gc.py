@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 
 from mesh.models import Event, Portal, Signal
 from mesh.sync.chunks import ChunkStore
@@ -186,3 +188,15 @@ def test_the_grace_period_comes_from_the_setting(settings):
     digest = store.put(b"orphan")
     _age(store)  # two hours: younger than ten
     assert chunks_gc().grace_s == 10 * GRACE and store.has(digest)
+
+
+def test_serve_setup_schedules_the_daily_gc():
+    from django_q.models import Schedule
+
+    from mesh.tasks import GC_SCHEDULE
+
+    apps.get_app_config("mesh").serve_setup(io.StringIO())
+    apps.get_app_config("mesh").serve_setup(io.StringIO())
+    schedule = Schedule.objects.get(name=GC_SCHEDULE)
+    assert schedule.func == "mesh.tasks.chunks_gc_task" and schedule.schedule_type == Schedule.DAILY
+    assert schedule.repeats == -1 and (schedule.next_run.hour, schedule.next_run.minute) == (4, 0)
