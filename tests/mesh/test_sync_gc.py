@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from typer.testing import CliRunner
 
+from dreamnet.cli import app
 from mesh.models import Event, Portal, Signal
 from mesh.sync.chunks import ChunkStore
 from mesh.sync.folder import Index, SyncError, scan
@@ -188,6 +190,30 @@ def test_the_grace_period_comes_from_the_setting(settings):
     digest = store.put(b"orphan")
     _age(store)  # two hours: younger than ten
     assert chunks_gc().grace_s == 10 * GRACE and store.has(digest)
+
+
+def test_dream_gc_prints_json_and_a_dry_run_keeps_everything():
+    store = chunk_store()
+    digest = store.put(b"orphan")
+    _age(store)
+    runner = CliRunner()
+    dry = runner.invoke(app, ["gc", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.stdout)
+    assert report["dry_run"] is True and report["removed"] == 1 and report["bytes_freed"] == 6 and store.has(digest)
+    assert {"kept", "removed", "bytes_freed", "duration_s"} <= report.keys()
+    real = runner.invoke(app, ["gc", "--json"])
+    assert real.exit_code == 0 and json.loads(real.stdout)["removed"] == 1 and not store.has(digest)
+    text = runner.invoke(app, ["gc"])
+    assert text.exit_code == 0 and text.stdout.startswith("removed 0 chunks")
+
+
+def test_dream_gc_fails_with_one_line_when_the_mark_cannot_be_read(tmp_path):
+    portal, _index = _portal_with(tmp_path / "plans", b"first version " * 100)
+    index_path(portal).write_text("{not json")
+    result = CliRunner().invoke(app, ["gc"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: gc_mark_failed:") and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_serve_setup_schedules_the_daily_gc():
