@@ -226,3 +226,15 @@ def test_serve_setup_schedules_the_daily_gc():
     schedule = Schedule.objects.get(name=GC_SCHEDULE)
     assert schedule.func == "mesh.tasks.chunks_gc_task" and schedule.schedule_type == Schedule.DAILY
     assert schedule.repeats == -1 and (schedule.next_run.hour, schedule.next_run.minute) == (4, 0)
+
+
+def test_the_console_shows_the_store_after_a_gc(client, olivia):
+    client.force_login(olivia)
+    assert "not cleaned up yet" in client.get("/console/sync/").content.decode()
+    store = chunk_store()
+    store.put(b"orphan")
+    _age(store)
+    store.put(b"young")
+    chunks_gc(grace_s=GRACE)
+    page = client.get("/console/sync/").content.decode()
+    assert "1 chunk, 5\xa0bytes after the last clean-up" in page and "which removed 1 (6\xa0bytes)" in page
