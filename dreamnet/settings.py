@@ -350,6 +350,9 @@ if not MESH_PEER_QUARANTINE_BELOW <= MESH_PEER_SUSPECT_BELOW <= MESH_PEER_SCORE_
     )
 MESH_PEER_HISTORY_H = env_int("DREAMNET_MESH_PEER_HISTORY_H", 24, minimum=1)  # heartbeat rows kept this long
 MESH_WITNESS_RATE = env_str("DREAMNET_MESH_WITNESS_RATE", "120/m")  # add-checkpoint requests per client address
+# Sync (docs/sync.md "Garbage collection"): a chunk stored or used less than this long ago is never collected, so
+# a transfer that has stored chunks no record names yet keeps them; it must exceed the longest transfer round.
+SYNC_GC_GRACE_S = env_int("DREAMNET_SYNC_GC_GRACE_S", 3600, minimum=60)
 # Outbound webhooks (docs/mesh.md "Webhooks"): retries back off exponentially for up to a day.
 # Webhooks to loopback, private, link-local (cloud metadata) or reserved addresses are refused unless allowed;
 # allowed by default outside production, where the receiver usually runs on the same machine.

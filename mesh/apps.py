@@ -16,7 +16,8 @@ class MeshConfig(AppConfig):
         import mesh.stats  # noqa: F401  (registers the strip's figures)
 
     def serve_setup(self, stdout) -> None:
-        """Ensure the node identity and the checkpoint safety-net schedule (run by `manage.py serve`)."""
+        """Ensure the node identity and the mesh schedules: checkpoints, peer heartbeats, webhook retries and the daily
+        chunk store gc (run by `manage.py serve`)."""
         from mesh.identity import identity_ensure
         from mesh.tasks import schedule_ensure
 

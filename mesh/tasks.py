@@ -6,12 +6,14 @@ import time
 
 from django.conf import settings
 
-from dreamnet.schedules import schedule_every_minute
+from dreamnet.schedules import schedule_daily, schedule_every_minute
 from mesh.log import checkpoint_sign
 
 SCHEDULE_NAME = "mesh: sign checkpoint"
 PEERS_SCHEDULE = "mesh: peer heartbeats"
 WEBHOOKS_SCHEDULE = "mesh: webhook retries"
+GC_SCHEDULE = "mesh: chunk store gc"
+GC_HOUR_UTC = 4  # the daily chunk store gc runs at 04:00 UTC
 
 
 def checkpoint_task() -> int | None:
@@ -24,6 +26,14 @@ def schedule_ensure() -> None:
     schedule_every_minute(SCHEDULE_NAME, "mesh.tasks.checkpoint_task")
     schedule_every_minute(PEERS_SCHEDULE, "mesh.tasks.peers_heartbeat_task")
     schedule_every_minute(WEBHOOKS_SCHEDULE, "mesh.tasks.webhooks_retry_task")
+    schedule_daily(GC_SCHEDULE, "mesh.tasks.chunks_gc_task", hour=GC_HOUR_UTC)
+
+
+def chunks_gc_task() -> dict:
+    """Collect the chunk store's garbage (docs/sync.md, "Garbage collection"); return what it did."""
+    from mesh.sync.gc import chunks_gc
+
+    return chunks_gc().as_dict()
 
 
 def peers_heartbeat_task(duration_s: float = 55.0) -> int:

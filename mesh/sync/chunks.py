@@ -24,6 +24,7 @@ AVG_SIZE = 64 * 1024
 MAX_SIZE = 256 * 1024
 
 DIGEST_HEX = 64  # BLAKE3-256, lower-case hex
+TMP_PREFIX = ".tmp-"  # a chunk being written; garbage collection (mesh.sync.gc) removes old ones left by a crash
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,10 @@ class ChunkStore:
 
     A chunk's file appears only after its bytes are on disk (temp file, fsync, rename), so a crash leaves either
     the whole chunk or nothing, and ``has`` never answers yes for a half-written one.
+
+    A chunk's mtime is when something last stored or relied on it: ``put`` and ``missing`` reset it to now for a
+    chunk already present ("freshening", as git does for loose objects), so garbage collection, which spares every
+    chunk younger than its grace period, never removes a chunk a transfer has just found and is about to use.
     """
 
     def __init__(self, root: str | os.PathLike[str]):
@@ -91,14 +96,27 @@ class ChunkStore:
     def has(self, digest: str) -> bool:
         return self.path(digest).is_file()
 
+    def freshen(self, digest: str) -> bool:
+        """Reset the chunk's mtime to now if it is present; return whether it is."""
+        try:
+            os.utime(self.path(digest))
+        except FileNotFoundError:
+            return False
+        except OSError:  # a read-only store: nothing collects it either
+            return self.has(digest)
+        return True
+
     def missing(self, digests: Iterable[str]) -> list[str]:
-        """The digests of ``digests`` not in the store, each once, in first-seen order."""
+        """The digests of ``digests`` not in the store, each once, in first-seen order.
+
+        The caller is about to rely on the others, so each present chunk is freshened (see the class).
+        """
         seen: set[str] = set()
         out = []
         for d in digests:
             if d not in seen:
                 seen.add(d)
-                if not self.has(d):
+                if not self.freshen(d):
                     out.append(d)
         return out
 
@@ -107,11 +125,11 @@ class ChunkStore:
         actual = digest_of(data)
         if digest is not None and digest != actual:
             raise ChunkCorrupt(f"chunk {digest[:16]}… arrived with digest {actual[:16]}…; it was refused.")
-        target = self.path(actual)
-        if target.is_file():
+        if self.freshen(actual):
             return actual
+        target = self.path(actual)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, data, prefix=".tmp-")
+        write_atomic(target, data, prefix=TMP_PREFIX)
         return actual
 
     def get(self, digest: str) -> bytes:

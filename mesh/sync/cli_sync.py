@@ -1,4 +1,4 @@
-"""``dream portal …``, ``dream send``: the sync verbs of the ``dream`` command (registered by dreamnet/cli.py).
+"""``dream portal …``, ``dream signal …``, ``dream send``, ``dream gc``: the sync verbs of the ``dream`` command (registered by dreamnet/cli.py).
 
 Each verb runs in the node's process space (same environment as ``manage.py``). Errors print one line on stderr
 and exit 1; read verbs take ``--json``.
@@ -224,8 +224,33 @@ def signal_ls_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print as
                    f"in={r['bytes_in']}B out={r['bytes_out']}B")  # fmt: skip
 
 
+def gc_cmd(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be removed; remove nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Remove the chunks no open portal or signal needs, once older than DREAMNET_SYNC_GC_GRACE_S (daily anyway)."""
+    _setup()
+    from mesh.sync.folder import SyncError
+    from mesh.sync.gc import chunks_gc
+
+    try:
+        result = chunks_gc(dry_run=dry_run)
+    except SyncError as exc:
+        _fail(f"{exc.code}: {exc}")
+    except OSError as exc:
+        _fail(f"io_error: the chunk store cannot be collected: {exc}")
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+        return
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(f"{verb} {result.removed} chunks and {result.temp_removed} temp files ({result.bytes_freed:,} bytes); "
+               f"kept {result.kept} ({result.live} live, {result.young} younger than {result.grace_s} s; "
+               f"{result.bytes_kept:,} bytes) in {result.duration_s:.2f} s")  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add the sync verbs to the ``dream`` command."""
     app.add_typer(portal_app, name="portal")
     app.add_typer(signal_app, name="signal")
     app.command("send")(send_cmd)
+    app.command("gc")(gc_cmd)

@@ -49,12 +49,13 @@ def signal_key(signal: Signal) -> str:
     return f"{KEY_PREFIX}.{signal.signal_id}.{signal.publisher_key}"
 
 
-def _state_dir(signal: Signal) -> Path:
+def signal_state_dir(signal: Signal) -> Path:
+    """The signal's index and stored manifests (``manifests/<seq>.json``) under DREAMNET_HOME/sync/signals/."""
     return sync_home() / "signals" / signal.signal_id
 
 
 def _manifest_path(signal: Signal, seq: int) -> Path:
-    return _state_dir(signal) / "manifests" / f"{seq:010d}.json"
+    return signal_state_dir(signal) / "manifests" / f"{seq:010d}.json"
 
 
 def manifests_after(signal: Signal, have: int) -> list[dict[str, Any]]:
@@ -118,7 +119,7 @@ def signal_join(*, key: str, peer: Peer, path: str | Path | None = None) -> Sign
 
 def signal_publish(*, signal: Signal) -> bool:
     """Scan the publisher's folder; sign and store the next manifest if anything changed. Return whether it did."""
-    index = Index.load(_state_dir(signal) / "index.json")
+    index = Index.load(signal_state_dir(signal) / "index.json")
     changed = scan(Path(signal.path), index, node=node_identity().node_id, store=chunk_store())
     if not changed and signal.last_seq:
         return False
@@ -242,7 +243,7 @@ async def signal_pull(signal_pk: int, *, url: str | None = None) -> int:
 def _apply(signal: Signal, records: list[FileRecord]) -> int:
     """Make the folder match the newest manifest; files edited here meanwhile are kept (and logged)."""
     root = Path(signal.path)
-    index = Index.load(_state_dir(signal) / "index.json")
+    index = Index.load(signal_state_dir(signal) / "index.json")
     store = chunk_store()
     written = 0
     wanted = {r.path: r for r in records}

@@ -1,4 +1,5 @@
-"""/console/sync/: portals with their peers, last sync, bytes moved, conflicts and the transfer in flight."""
+"""/console/sync/: portals with their peers, last sync, bytes moved, conflicts and the transfer in flight; the chunk
+store's size at its last garbage collection."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mesh.models import Portal, Signal
 from mesh.services import MeshError
 from mesh.sync import portals
 from mesh.sync.forms import PortalConnectForm, PortalOpenForm
+from mesh.sync.gc import gc_last
 from mesh.sync.selectors import portal_list, transfers_recent
 
 
@@ -48,7 +50,8 @@ def sync_console(request: AuthenticatedHtmxRequest) -> HttpResponse:
         (open_form if action == "open" else connect_form).add_error(None, exc.detail)
     if action and (open_form.errors or connect_form.errors):
         status = 422
-    context = _live_context() | {"open_form": open_form, "connect_form": connect_form, "new_key": new_key}
+    context = _live_context() | {"open_form": open_form, "connect_form": connect_form, "new_key": new_key,
+                                 "gc_last": gc_last()}  # fmt: skip
     return render(request, "mesh/sync.html", context, status=status)
 
 

@@ -55,3 +55,15 @@ def test_store_keeps_each_chunk_once_and_refuses_wrong_bytes(tmp_path):
         store.get(digest)
     assert not list(tmp_path.rglob(".tmp-*"))
     assert os.listdir(tmp_path)
+
+
+def test_a_present_chunk_is_freshened_when_put_again_or_found_by_missing(tmp_path):
+    store = ChunkStore(tmp_path)
+    digest = store.put(b"shared by an old and a new version")
+    old = store.path(digest).stat().st_mtime - 7200
+    os.utime(store.path(digest), (old, old))
+    assert store.missing([digest]) == [] and store.path(digest).stat().st_mtime > old + 3600
+    os.utime(store.path(digest), (old, old))
+    assert store.put(b"shared by an old and a new version") == digest
+    assert store.path(digest).stat().st_mtime > old + 3600
+    assert store.freshen("0" * 64) is False
