@@ -8,6 +8,7 @@ once. Settling never waits on the network: the lock is held for a few statements
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from agents.errors import AgentsError, BudgetRefused, UnpricedModel
@@ -32,19 +34,37 @@ def month_of(day: date | None = None) -> date:
     return day.replace(day=1)
 
 
+# Prices change rarely and every LLM call asks for one: each process keeps the prices it read, per model and day,
+# for PRICE_CACHE_S. A price saved or deleted in this process clears them at once; one saved in another process (the
+# console's admin, while a worker runs) applies there within PRICE_CACHE_S. An unpriced model is never kept.
+PRICE_CACHE_S = 60.0
+_prices: dict[tuple[str, date], tuple[float, Price]] = {}
+
+
+def price_cache_clear(**_kwargs) -> None:
+    """Forget the prices this process has read (connected to ModelPrice's post_save and post_delete)."""
+    _prices.clear()
+
+
+post_save.connect(price_cache_clear, sender=ModelPrice, dispatch_uid="agents.budget.price_cache_clear.save")
+post_delete.connect(price_cache_clear, sender=ModelPrice, dispatch_uid="agents.budget.price_cache_clear.delete")
+
+
 def price_for(model: str, *, on: date | None = None) -> Price:
     """Return the price of ``model`` in effect on ``on`` (today), or raise UnpricedModel. A Loom model
-    (``loom:<blake3>``, trained and run on this node) costs nothing."""
+    (``loom:<blake3>``, trained and run on this node) costs nothing. Kept per process for up to PRICE_CACHE_S."""
     if model.startswith("loom:"):
         return Price(model, ZERO, ZERO, ZERO)
-    row = (
-        ModelPrice.objects.filter(model=model, effective_from__lte=on or timezone.now().date())
-        .order_by("-effective_from")
-        .first()
-    )
+    on = on or timezone.now().date()
+    kept = _prices.get((model, on))
+    if kept is not None and time.monotonic() - kept[0] < PRICE_CACHE_S:
+        return kept[1]
+    row = ModelPrice.objects.filter(model=model, effective_from__lte=on).order_by("-effective_from").first()
     if row is None:
         raise UnpricedModel(model)
-    return Price(row.model, row.input_per_mtok, row.cached_input_per_mtok, row.output_per_mtok)
+    price = Price(row.model, row.input_per_mtok, row.cached_input_per_mtok, row.output_per_mtok)
+    _prices[(model, on)] = (time.monotonic(), price)
+    return price
 
 
 def media_price_for(model: str, *, on: date | None = None) -> MediaUnitPrice:
