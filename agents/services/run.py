@@ -372,18 +372,20 @@ def mission_finish(
     *, mission: Mission, status: str, reason: str, error: str = "", text: str = "", data: dict | None = None
 ) -> Mission:
     """End the mission once: store its output text as an artifact (and ``data``, a runner's structured result,
-    in ``mission.output``), issue its signed receipt (sealed in this transaction), publish ``mission.finished``
-    after commit, then hand the mission to the foundry (``agents.foundry.collect.mission_ended``). Locks the
-    mission row; a mission that already ended is returned unchanged."""
+    in ``mission.output``), issue its signed receipt and seal ``mission.finished`` (both in this transaction),
+    then, after commit, hand the mission to the foundry (``agents.foundry.collect.mission_ended``). Locks the
+    mission row; a mission that already ended is returned unchanged (and no artifact is stored)."""
     from mesh.services import artifact_store, receipt_issue
 
-    artifact = None
-    if text:
-        artifact = artifact_store(content=text.encode(), name=f"mission-{mission.pk}.md", media_type="text/markdown")
     with transaction.atomic():
         mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
         if mission.is_terminal:
             return mission
+        artifact = None
+        if text:
+            artifact = artifact_store(
+                content=text.encode(), name=f"mission-{mission.pk}.md", media_type="text/markdown"
+            )
         now = timezone.now()
         calls = list(mission.llm_calls.order_by("seq").values_list("request_blake3", "status"))
         output = {"text": text, "artifact_blake3": artifact.blake3 if artifact else None} | (data or {})
@@ -428,7 +430,7 @@ def mission_finish(
                 "lease_until", "updated_at",
             ]
         )  # fmt: skip
-        publish_on_commit(
+        publish(
             "mission.finished",
             mission_payload(
                 mission,
@@ -438,20 +440,20 @@ def mission_finish(
                 receipt=receipt.log_index,
             ),
         )
-        mission_id = mission.pk
-        transaction.on_commit(lambda: _foundry_follow_up(mission_id))
+        ended = mission
+        transaction.on_commit(lambda: _foundry_follow_up(ended))
     return mission
 
 
-def _foundry_follow_up(mission_id: int) -> None:
+def _foundry_follow_up(mission: Mission) -> None:
     """Hand an ended mission to the foundry: an evaluate mission's score, its agent's mission telemetry.
 
     Runs after the finish commits; the mission has ended either way, so a failure is logged, not raised.
     """
     try:
-        mission_ended(mission_id=mission_id)
+        mission_ended(mission=mission)
     except Exception:
-        logger.exception("Foundry could not collect mission %s", mission_id)
+        logger.exception("Foundry could not collect mission %s", mission.pk)
 
 
 def missions_recover() -> int:
