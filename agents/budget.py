@@ -8,14 +8,16 @@ once. Settling never waits on the network: the lock is held for a few statements
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce, Round
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from agents.errors import AgentsError, BudgetRefused, UnpricedModel
@@ -32,19 +34,37 @@ def month_of(day: date | None = None) -> date:
     return day.replace(day=1)
 
 
+# Prices change rarely and every LLM call asks for one: each process keeps the prices it read, per model and day,
+# for PRICE_CACHE_S. A price saved or deleted in this process clears them at once; one saved in another process (the
+# console's admin, while a worker runs) applies there within PRICE_CACHE_S. An unpriced model is never kept.
+PRICE_CACHE_S = 60.0
+_prices: dict[tuple[str, date], tuple[float, Price]] = {}
+
+
+def price_cache_clear(**_kwargs) -> None:
+    """Forget the prices this process has read (connected to ModelPrice's post_save and post_delete)."""
+    _prices.clear()
+
+
+post_save.connect(price_cache_clear, sender=ModelPrice, dispatch_uid="agents.budget.price_cache_clear.save")
+post_delete.connect(price_cache_clear, sender=ModelPrice, dispatch_uid="agents.budget.price_cache_clear.delete")
+
+
 def price_for(model: str, *, on: date | None = None) -> Price:
     """Return the price of ``model`` in effect on ``on`` (today), or raise UnpricedModel. A Loom model
-    (``loom:<blake3>``, trained and run on this node) costs nothing."""
+    (``loom:<blake3>``, trained and run on this node) costs nothing. Kept per process for up to PRICE_CACHE_S."""
     if model.startswith("loom:"):
         return Price(model, ZERO, ZERO, ZERO)
-    row = (
-        ModelPrice.objects.filter(model=model, effective_from__lte=on or timezone.now().date())
-        .order_by("-effective_from")
-        .first()
-    )
+    on = on or timezone.now().date()
+    kept = _prices.get((model, on))
+    if kept is not None and time.monotonic() - kept[0] < PRICE_CACHE_S:
+        return kept[1]
+    row = ModelPrice.objects.filter(model=model, effective_from__lte=on).order_by("-effective_from").first()
     if row is None:
         raise UnpricedModel(model)
-    return Price(row.model, row.input_per_mtok, row.cached_input_per_mtok, row.output_per_mtok)
+    price = Price(row.model, row.input_per_mtok, row.cached_input_per_mtok, row.output_per_mtok)
+    _prices[(model, on)] = (time.monotonic(), price)
+    return price
 
 
 def media_price_for(model: str, *, on: date | None = None) -> MediaUnitPrice:
@@ -85,8 +105,11 @@ def budget_for_month(month: date | None = None) -> Budget:
 
 
 def _budget_locked(month: date) -> Budget:
-    budget_for_month(month)
-    return Budget.objects.select_for_update().get(month=month)
+    budget = Budget.objects.select_for_update().filter(month=month).first()
+    if budget is None:  # the month's first call: create the row, then lock it
+        budget_for_month(month)
+        budget = Budget.objects.select_for_update().get(month=month)
+    return budget
 
 
 @dataclass(frozen=True)
@@ -173,25 +196,36 @@ def _reserve_locked(*, budget: Budget, mission: Mission, model: str, worst: Deci
 
 
 def budget_settle(*, entry: BudgetEntry, cost: Decimal, note: str = "") -> BudgetEntry:
-    """Replace ``entry``'s reservation by its actual ``cost``. Locks the entry's budget row. Settling twice is a
-    no-op. A cost above the reservation is recorded as it is (the truth) and logged."""
-    with transaction.atomic():
-        budget = Budget.objects.select_for_update().get(pk=entry.budget_id)
-        entry = BudgetEntry.objects.select_for_update().get(pk=entry.pk)
-        if entry.status == BudgetEntry.Status.SETTLED:
+    """Replace ``entry``'s reservation by its actual ``cost``. Locks the entry's row, then its budget row. Settling
+    twice is a no-op. A cost above the reservation is recorded as it is (the truth) and logged.
+
+    Two statements and no savepoint: the entry's UPDATE, guarded by ``status='reserved'``, settles it exactly once
+    (a second settler waits on the row lock, then matches nothing), and only then moves the amounts on the budget
+    row with F() expressions. Joins the caller's transaction, so a call's record commits with its settlement.
+    """
+    settled_at = timezone.now()
+    with transaction.atomic(savepoint=False):
+        settled = BudgetEntry.objects.filter(pk=entry.pk, status=BudgetEntry.Status.RESERVED).update(
+            status=BudgetEntry.Status.SETTLED, actual_usd=cost, settled_at=settled_at, note=note[:200]
+        )
+        if not settled:
+            entry.refresh_from_db()
             return entry
-        if cost > entry.reserved_usd:
+        if cost > entry.reserved_usd:  # reserved_usd never changes after the reservation is written
             logger.warning(
                 "LLM call on %s cost $%s, above its reservation of $%s", entry.model, cost, entry.reserved_usd
             )
-        budget.reserved_usd -= entry.reserved_usd
-        budget.spent_usd += cost
-        budget.save(update_fields=["reserved_usd", "spent_usd", "updated_at"])
-        entry.status = BudgetEntry.Status.SETTLED
-        entry.actual_usd = cost
-        entry.settled_at = timezone.now()
-        entry.note = note[:200]
-        entry.save(update_fields=["status", "actual_usd", "settled_at", "note"])
+        # Rounded to the columns' six places: SQLite computes in floating point, and a total a hair below zero
+        # would break the budget_totals_not_negative constraint.
+        Budget.objects.filter(pk=entry.budget_id).update(
+            reserved_usd=Round(F("reserved_usd") - entry.reserved_usd, 6),
+            spent_usd=Round(F("spent_usd") + cost, 6),
+            updated_at=settled_at,
+        )
+    entry.status = BudgetEntry.Status.SETTLED
+    entry.actual_usd = cost
+    entry.settled_at = settled_at
+    entry.note = note[:200]
     return entry
 
 

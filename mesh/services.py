@@ -24,7 +24,7 @@ import blake3
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import mesh.dreamfile as dreamfile
@@ -363,11 +363,15 @@ def artifact_store(*, content: bytes, name: str, media_type: str, compression: s
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    artifact, _created = Artifact.objects.get_or_create(
-        blake3=digest,
-        defaults={"name": name, "media_type": media_type, "size": len(content), "compression": compression},
-    )
-    return artifact
+    if existing is not None:  # the row was there, its file was not: the file is back
+        return existing
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent store of the same content must not doom the caller's
+            return Artifact.objects.create(
+                blake3=digest, name=name, media_type=media_type, size=len(content), compression=compression
+            )
+    except IntegrityError:  # stored by another process since the read above
+        return Artifact.objects.get(blake3=digest)
 
 
 def artifact_read(artifact: Artifact) -> bytes:

@@ -34,12 +34,14 @@ def _user(username: str, **extra):
 @pytest.fixture(autouse=True)
 def _isolated_node(settings, tmp_path):
     """Give each test its own DREAMNET_HOME (node identity, artifacts), no background checkpoint timer, fresh health
-    probes on every read, and an empty cache (rate limits, sign-in lockouts and API-key failure counts must not leak between tests or runs)."""
+    probes on every read, and an empty cache (rate limits, sign-in lockouts and API-key failure counts must not leak between tests or runs) and price cache."""
     from django.core.cache import cache
 
+    from agents.budget import price_cache_clear
     from mesh.identity import node_identity
 
     cache.clear()
+    price_cache_clear()  # a price read in a rolled-back test must not outlive it
     settings.DREAMNET_HOME = tmp_path / "home"
     settings.DREAMNET_HOME.mkdir()
     settings.MESH_CHECKPOINT_TIMER = False

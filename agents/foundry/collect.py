@@ -26,16 +26,18 @@ def score_quantize(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(FOUR, rounding=ROUND_HALF_UP)
 
 
-def telemetry_from_missions(*, agent: Agent) -> AgentTelemetry | None:
-    """Recompute ``agent``'s ``missions`` telemetry from its last finished missions (success rate, mean cost,
-    mean duration) and its latest evaluation fitness; None when it has finished none."""
+def telemetry_from_missions(*, agent: Agent) -> None:
+    """Recompute and store ``agent``'s ``missions`` telemetry from its last finished missions (success rate, mean
+    cost, mean duration) and its latest evaluation fitness; nothing when it has finished none.
+
+    One UPDATE once the agent's row exists (every mission after its first); the first creates it."""
     recent = list(
         Mission.objects.filter(agent=agent, status__in=Mission.TERMINAL, finished_at__isnull=False)
         .order_by("-finished_at")
         .values("status", "cost_usd", "started_at", "finished_at")[:TELEMETRY_WINDOW]
     )
     if not recent:
-        return None
+        return
     n = len(recent)
     succeeded = sum(1 for m in recent if m["status"] == Mission.Status.SUCCEEDED)
     durations = [(m["finished_at"] - m["started_at"]).total_seconds() * 1000 for m in recent if m["started_at"]]
@@ -45,19 +47,16 @@ def telemetry_from_missions(*, agent: Agent) -> AgentTelemetry | None:
         .values_list("fitness", flat=True)
         .first()
     )
-    telemetry, _ = AgentTelemetry.objects.update_or_create(
-        agent=agent,
-        source=MISSIONS_SOURCE,
-        defaults={
-            "success_rate": score_quantize(Decimal(succeeded) / n),
-            "mean_cost_usd": (sum((m["cost_usd"] for m in recent), ZERO) / n).quantize(Decimal("0.000001")),
-            "mean_latency_ms": int(sum(durations) / len(durations)) if durations else None,
-            "eval_score": fitness,
-            "sample_size": n,
-            "recorded_at": timezone.now(),
-        },
-    )
-    return telemetry
+    values = {
+        "success_rate": score_quantize(Decimal(succeeded) / n),
+        "mean_cost_usd": (sum((m["cost_usd"] for m in recent), ZERO) / n).quantize(Decimal("0.000001")),
+        "mean_latency_ms": int(sum(durations) / len(durations)) if durations else None,
+        "eval_score": fitness,
+        "sample_size": n,
+        "recorded_at": timezone.now(),
+    }
+    if not AgentTelemetry.objects.filter(agent=agent, source=MISSIONS_SOURCE).update(**values):
+        AgentTelemetry.objects.update_or_create(agent=agent, source=MISSIONS_SOURCE, defaults=values)
 
 
 def evaluation_collect(*, mission: Mission) -> Evaluation | None:
@@ -123,11 +122,10 @@ def evaluations_collect_pending() -> int:
     return count
 
 
-def mission_ended(*, mission_id: int) -> None:
-    """After a mission ends: collect it into its evaluation (evaluate missions) and refresh its agent's
-    ``missions`` telemetry. Called after commit by ``agents.services.mission_finish``."""
-    mission = Mission.objects.select_related("agent").filter(pk=mission_id).first()
-    if mission is None or not mission.is_terminal:
+def mission_ended(*, mission: Mission) -> None:
+    """After ``mission`` ended: collect it into its evaluation (evaluate missions) and refresh its agent's
+    ``missions`` telemetry. Called after commit by ``agents.services.mission_finish`` with the row it stored."""
+    if not mission.is_terminal:
         return
     if mission.kind == Mission.Kind.EVALUATE:
         evaluation_collect(mission=mission)

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from agents import engine
@@ -28,20 +28,35 @@ from agents.foundry.collect import mission_ended
 from agents.kinds import Outcome, runner_for
 from agents.llm import LlmError, LlmRequest, LlmResponse, Provider, canonical, provider_configured
 from agents.llm.pricing import call_cost
-from agents.models import LlmCall, Mission, MissionStep
+from agents.models import BudgetEntry, LlmCall, Mission, MissionStep
 from agents.selectors import tools_for
 from agents.services.common import RECEIPT_STATUS, ZERO, enqueue_after_commit, mission_payload
 from agents.tools import tool_run
-from mesh import publish_on_commit
+from mesh import publish, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
 
 def _claim(mission_id: int) -> Mission | None:
-    """Take the mission for this worker: None when it ended, awaits approval, or another live worker holds it."""
+    """Take the mission for this worker: None when it ended, awaits approval, or another live worker holds it.
+
+    The locked read also says whether the mission has stored steps (``has_steps``) and open reservations
+    (``has_open_reservations``), so a first run looks for neither. Seals ``mission.started`` (or ``.resumed``) as
+    the transaction's last write: the claim and its event commit together."""
     now = timezone.now()
     with transaction.atomic():
-        mission = Mission.objects.select_for_update().select_related("agent").filter(pk=mission_id).first()
+        mission = (
+            Mission.objects.select_for_update()
+            .select_related("agent")
+            .annotate(
+                has_steps=Exists(MissionStep.objects.filter(mission=OuterRef("pk"))),
+                has_open_reservations=Exists(
+                    BudgetEntry.objects.filter(mission=OuterRef("pk"), status=BudgetEntry.Status.RESERVED)
+                ),
+            )
+            .filter(pk=mission_id)
+            .first()
+        )
         if mission is None or mission.is_terminal or mission.status == Mission.Status.AWAITING_APPROVAL:
             return None
         if mission.status == Mission.Status.RUNNING and mission.lease_until and mission.lease_until > now:
@@ -52,24 +67,18 @@ def _claim(mission_id: int) -> Mission | None:
         mission.attempts += 1
         mission.lease_until = now + timedelta(seconds=settings.MISSION_LEASE_S)
         mission.save(update_fields=["status", "started_at", "attempts", "lease_until", "updated_at"])
-        publish_on_commit(
-            "mission.resumed" if resumed else "mission.started", mission_payload(mission, attempt=mission.attempts)
-        )
+        publish("mission.resumed" if resumed else "mission.started", mission_payload(mission, attempt=mission.attempts))
     return mission
 
 
-def _renew_lease(mission: Mission) -> None:
-    Mission.objects.filter(pk=mission.pk).update(
-        lease_until=timezone.now() + timedelta(seconds=settings.MISSION_LEASE_S)
-    )
-
-
 def _stored_turns(mission: Mission) -> list[engine.Turn]:
+    if not mission.has_steps:  # read by the claim
+        return []
     return [engine.Turn.from_json(step.output) for step in mission.steps.order_by("number")]
 
 
-def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Turn]) -> LlmResponse:
-    """Make (or take from the cassette) turn ``seq`` of a task or brief mission."""
+def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Turn]) -> tuple[LlmResponse, LlmCall]:
+    """Make (or take from the cassette) turn ``seq`` of a task or brief mission; return the response and its row."""
     agent = mission.agent
     temperature = float(agent.temperature) if agent.temperature is not None else None
 
@@ -84,7 +93,7 @@ def _call(mission: Mission, provider: Provider, seq: int, turns: list[engine.Tur
             temperature=temperature,
         )
 
-    return mission_llm_call(mission=mission, provider=provider, seq=seq, build=build)
+    return _llm_call(mission, provider, seq, build)
 
 
 def mission_llm_call(
@@ -100,12 +109,20 @@ def mission_llm_call(
 
     Raises BudgetRefused/UnpricedModel (nothing was called) or LlmError (recorded as an error call).
     """
+    response, _row = _llm_call(mission, provider, seq, build)
+    return response
+
+
+def _llm_call(
+    mission: Mission, provider: Provider, seq: int, build: Callable[[str], LlmRequest]
+) -> tuple[LlmResponse, LlmCall]:
+    """mission_llm_call, also returning the call's cassette row (a step links to it)."""
     agent = mission.agent
     recorded = LlmCall.objects.filter(mission=mission, seq=seq).first()
     if recorded is not None:  # made before a crash, not yet stepped: never call again
         if recorded.status == LlmCall.Status.ERROR:
             raise LlmError(recorded.error)
-        return LlmResponse.from_json(recorded.response)
+        return LlmResponse.from_json(recorded.response), recorded
 
     draft = build(mission.model)
     fallback = agent.fallback_model if mission.provider not in ("offline", "loom") else ""
@@ -137,7 +154,7 @@ def mission_llm_call(
     cost = call_cost(response.usage, reservation.price)
     with transaction.atomic():
         budget_settle(entry=reservation.entry, cost=cost)
-        LlmCall.objects.create(
+        call = LlmCall.objects.create(
             mission=mission,
             seq=seq,
             provider=provider.name,
@@ -152,18 +169,19 @@ def mission_llm_call(
             latency_ms=latency_ms,
             cost_usd=cost,
         )
-        Mission.objects.filter(pk=mission.pk).update(cost_usd=F("cost_usd") + cost)
-    return response
+        if cost:  # an offline or Loom call costs nothing
+            Mission.objects.filter(pk=mission.pk).update(cost_usd=F("cost_usd") + cost)
+    return response, call
 
 
-def _step_store(mission: Mission, seq: int, turn: engine.Turn, started) -> MissionStep:
+def _step_store(mission: Mission, seq: int, turn: engine.Turn, call: LlmCall, started) -> MissionStep:
     return mission_step_add(
         mission=mission,
         number=seq,
         summary=engine.summary_of(turn.response),
         output=turn.as_json(),
         started=started,
-        llm_call_seq=seq,
+        llm_call=call,
         progress=min(99, seq * 100 // max(1, mission.agent.max_turns)),
     )
 
@@ -177,16 +195,23 @@ def mission_step_add(
     started,
     progress: int,
     llm_call_seq: int | None = None,
+    llm_call: LlmCall | None = None,
     cost_usd: Decimal | None = None,
 ) -> MissionStep:
     """Store finished step ``number`` of ``mission`` (once: the number is unique per mission), move its progress
-    to ``progress`` percent (at most 99 until it finishes), renew its lease and publish ``mission.step.finished``.
+    to ``progress`` percent (at most 99 until it finishes), renew its lease and seal ``mission.step.finished``
+    in the same transaction (its last write). Refreshes ``mission.turns``, ``.progress``, ``.cost_usd`` and
+    ``.cancel_requested`` from the row, so a runner can check for a cancel without another query.
 
-    ``llm_call_seq`` links the step to the cassette's call of that number (its cost becomes the step's cost);
-    ``cost_usd`` is the cost of a step whose call is not an LLM call (a media call the runner settled itself).
+    ``llm_call_seq`` links the step to the cassette's call of that number (its cost becomes the step's cost), or
+    ``llm_call`` to that row when the caller has it; ``cost_usd`` is the cost of a step whose call is not an LLM
+    call (a media call the runner settled itself).
     """
-    call = LlmCall.objects.get(mission=mission, seq=llm_call_seq) if llm_call_seq is not None else None
+    call = llm_call
+    if call is None and llm_call_seq is not None:
+        call = LlmCall.objects.get(mission=mission, seq=llm_call_seq)
     progress = max(0, min(99, progress))
+    now = timezone.now()
     with transaction.atomic():
         step = MissionStep.objects.create(
             mission=mission,
@@ -196,21 +221,21 @@ def mission_step_add(
             output=output,
             cost_usd=call.cost_usd if call else (cost_usd or ZERO),
             started_at=started,
-            finished_at=timezone.now(),
+            finished_at=now,
         )
-        seq = number
         Mission.objects.filter(pk=mission.pk).update(
-            turns=seq,
+            turns=number,
             progress=progress,
-            lease_until=timezone.now() + timedelta(seconds=settings.MISSION_LEASE_S),
-            updated_at=timezone.now(),
+            lease_until=now + timedelta(seconds=settings.MISSION_LEASE_S),
+            updated_at=now,
         )
-        mission.refresh_from_db(fields=["cost_usd", "turns", "progress"])
-        publish_on_commit(
+        mission.turns, mission.progress = number, progress
+        mission.refresh_from_db(fields=["cost_usd", "cancel_requested"])
+        publish(
             "mission.step.finished",
             mission_payload(
                 mission,
-                step=seq,
+                step=number,
                 summary=step.summary,
                 step_cost_usd=str(step.cost_usd),
                 cost_usd=str(mission.cost_usd),
@@ -231,7 +256,8 @@ def mission_run(*, mission_id: int, provider: Provider | None = None) -> Mission
     if mission is None:
         return None
     try:
-        budget_settle_abandoned(mission=mission)
+        if mission.has_open_reservations:  # left by a worker that died during its call (read by the claim)
+            budget_settle_abandoned(mission=mission)
         if mission.kind in (Mission.Kind.TASK, Mission.Kind.BRIEF):
             return _run_turns(mission, provider or provider_configured(mission.provider))
         if provider is None and not hasattr(runner_for(mission.kind), "provider"):  # media kinds call no LLM
@@ -248,10 +274,12 @@ def mission_run(*, mission_id: int, provider: Provider | None = None) -> Mission
 
 
 def _run_turns(mission: Mission, provider: Provider) -> Mission:
+    """Take turns until the model answers or a limit stops it. ``mission.cancel_requested`` is as read by the claim
+    and then by each stored step (mission_step_add), so a cancel is honoured between turns; the lease is renewed
+    by the claim and by each step."""
     agent = mission.agent
     turns = _stored_turns(mission)
     while True:
-        mission.refresh_from_db(fields=["cancel_requested", "started_at"])
         if mission.cancel_requested:
             return _end(
                 mission, turns, Mission.Status.CANCELLED, Mission.StopReason.CANCELLED, "Cancelled by an operator."
@@ -268,9 +296,8 @@ def _run_turns(mission: Mission, provider: Provider) -> Mission:
             )  # fmt: skip
         seq = len(turns) + 1
         started = timezone.now()
-        _renew_lease(mission)
         try:
-            response = _call(mission, provider, seq, turns)
+            response, call = _call(mission, provider, seq, turns)
         except (BudgetRefused, UnpricedModel) as exc:
             return _end(mission, turns, Mission.Status.STOPPED, Mission.StopReason.BUDGET, str(exc))
         except LlmError as exc:
@@ -278,7 +305,7 @@ def _run_turns(mission: Mission, provider: Provider) -> Mission:
         repeated = engine.repeated_call(turns, response)
         results = [] if repeated else _run_tools(response)
         turn = engine.Turn(response, results)
-        _step_store(mission, seq, turn, started)
+        _step_store(mission, seq, turn, call, started)
         turns.append(turn)
         if repeated is not None:
             return _end(
@@ -345,18 +372,20 @@ def mission_finish(
     *, mission: Mission, status: str, reason: str, error: str = "", text: str = "", data: dict | None = None
 ) -> Mission:
     """End the mission once: store its output text as an artifact (and ``data``, a runner's structured result,
-    in ``mission.output``), issue its signed receipt (sealed in this transaction), publish ``mission.finished``
-    after commit, then hand the mission to the foundry (``agents.foundry.collect.mission_ended``). Locks the
-    mission row; a mission that already ended is returned unchanged."""
+    in ``mission.output``), issue its signed receipt and seal ``mission.finished`` (both in this transaction),
+    then, after commit, hand the mission to the foundry (``agents.foundry.collect.mission_ended``). Locks the
+    mission row; a mission that already ended is returned unchanged (and no artifact is stored)."""
     from mesh.services import artifact_store, receipt_issue
 
-    artifact = None
-    if text:
-        artifact = artifact_store(content=text.encode(), name=f"mission-{mission.pk}.md", media_type="text/markdown")
     with transaction.atomic():
         mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
         if mission.is_terminal:
             return mission
+        artifact = None
+        if text:
+            artifact = artifact_store(
+                content=text.encode(), name=f"mission-{mission.pk}.md", media_type="text/markdown"
+            )
         now = timezone.now()
         calls = list(mission.llm_calls.order_by("seq").values_list("request_blake3", "status"))
         output = {"text": text, "artifact_blake3": artifact.blake3 if artifact else None} | (data or {})
@@ -401,7 +430,7 @@ def mission_finish(
                 "lease_until", "updated_at",
             ]
         )  # fmt: skip
-        publish_on_commit(
+        publish(
             "mission.finished",
             mission_payload(
                 mission,
@@ -411,20 +440,20 @@ def mission_finish(
                 receipt=receipt.log_index,
             ),
         )
-        mission_id = mission.pk
-        transaction.on_commit(lambda: _foundry_follow_up(mission_id))
+        ended = mission
+        transaction.on_commit(lambda: _foundry_follow_up(ended))
     return mission
 
 
-def _foundry_follow_up(mission_id: int) -> None:
+def _foundry_follow_up(mission: Mission) -> None:
     """Hand an ended mission to the foundry: an evaluate mission's score, its agent's mission telemetry.
 
     Runs after the finish commits; the mission has ended either way, so a failure is logged, not raised.
     """
     try:
-        mission_ended(mission_id=mission_id)
+        mission_ended(mission=mission)
     except Exception:
-        logger.exception("Foundry could not collect mission %s", mission_id)
+        logger.exception("Foundry could not collect mission %s", mission.pk)
 
 
 def missions_recover() -> int:

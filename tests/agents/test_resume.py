@@ -25,10 +25,10 @@ import os, signal, sys, django
 django.setup()
 from agents.services import run
 store = run._step_store
-def store_then_die(mission, seq, turn, started):
+def store_then_die(mission, seq, *rest):
     if seq == 2:
         os.kill(os.getpid(), signal.SIGKILL)
-    return store(mission, seq, turn, started)
+    return store(mission, seq, *rest)
 run._step_store = store_then_die
 run.mission_run(mission_id=int(sys.argv[1]))
 """

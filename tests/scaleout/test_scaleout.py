@@ -56,7 +56,7 @@ agent_tasks.mission_run_task = noted("mission", agent_tasks.mission_run_task)
 compute_tasks.compute_job_task = noted("compute", compute_tasks.compute_job_task)
 from agents.services import run as services
 store, marker = services._step_store, os.environ["SCALEOUT_KILL_MARKER"]
-def store_or_die(mission, seq, turn, started):  # once armed, the first worker to reach step 2 dies there
+def store_or_die(mission, seq, *rest):  # once armed, the first worker to reach step 2 dies there
     if seq == 2 and os.path.exists(marker + ".armed"):
         try:
             os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
@@ -64,7 +64,7 @@ def store_or_die(mission, seq, turn, started):  # once armed, the first worker t
             pass
         else:
             os.kill(os.getpid(), 9)
-    return store(mission, seq, turn, started)
+    return store(mission, seq, *rest)
 services._step_store = store_or_die
 from django.core.management import call_command
 call_command("qcluster")
