@@ -142,7 +142,7 @@ def mission_approve(*, mission: Mission, by: User | None = None) -> Mission:
     """Approve a mission awaiting approval and queue it (after commit). Locks the mission row; publishes
     ``mission.approved``."""
     with transaction.atomic():
-        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
+        mission = Mission.objects.select_for_update(of=("self",)).select_related("agent").get(pk=mission.pk)
         if mission.status != Mission.Status.AWAITING_APPROVAL:
             raise AgentsError(
                 f"Mission {mission.pk} is {mission.status}; only missions awaiting approval can be approved.",
@@ -165,7 +165,7 @@ def mission_cancel(*, mission: Mission, by: User | None = None) -> Mission:
     ``mission.finished``.
     """
     with transaction.atomic():
-        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
+        mission = Mission.objects.select_for_update(of=("self",)).select_related("agent").get(pk=mission.pk)
         if mission.is_terminal:
             raise AgentsError(
                 f"Mission {mission.pk} already ended ({mission.status}); there is nothing to cancel.",

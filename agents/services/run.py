@@ -46,7 +46,7 @@ def _claim(mission_id: int) -> Mission | None:
     now = timezone.now()
     with transaction.atomic():
         mission = (
-            Mission.objects.select_for_update()
+            Mission.objects.select_for_update(of=("self",))  # the mission's row only, not its agent's
             .select_related("agent")
             .annotate(
                 has_steps=Exists(MissionStep.objects.filter(mission=OuterRef("pk"))),
@@ -378,7 +378,7 @@ def mission_finish(
     from mesh.services import artifact_store, receipt_issue
 
     with transaction.atomic():
-        mission = Mission.objects.select_for_update().select_related("agent").get(pk=mission.pk)
+        mission = Mission.objects.select_for_update(of=("self",)).select_related("agent").get(pk=mission.pk)
         if mission.is_terminal:
             return mission
         artifact = None
