@@ -15,6 +15,10 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dreamnet.settings")
+# Under ASGI every request runs in a context of its own, so a persistent connection is never reused and lingers
+# until garbage-collected: under load a web process ran PostgreSQL out of connections ("too many clients"). Django's
+# advice is to disable them under ASGI; the worker cluster (plain threads) keeps DREAMNET_DB_CONN_MAX_AGE's 60 s.
+os.environ.setdefault("DREAMNET_DB_CONN_MAX_AGE", "0")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded)

@@ -140,3 +140,20 @@ def test_connection_urls_can_come_from_files(tmp_path):
     assert "REDIS_URL must be a redis://" in result.stderr
     result = _check(tmp_path, DATABASE_URL="postgres://db/x", DATABASE_URL_FILE=str(url_file))
     assert "Set DATABASE_URL or DATABASE_URL_FILE, not both." in result.stderr
+
+
+@pytest.mark.parametrize(("extra", "expected"), [({}, "0 60"), ({"DREAMNET_DB_CONN_MAX_AGE": "30"}, "30 30")])
+def test_the_asgi_web_process_does_not_keep_database_connections(tmp_path, extra, expected):
+    """Under ASGI a persistent connection is never reused (each request has a context of its own) and lingers until
+    collected, so the web process closes them per request unless told otherwise; other processes keep them."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DREAMNET_", "DATABASE_URL", "REDIS_URL"))}
+    clean |= {"DREAMNET_HOME": str(tmp_path), "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", **extra}
+    show = "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'], end='')"
+    ages = [
+        subprocess.run(
+            [sys.executable, "-c", f"{setup}; {show}"], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+        )
+        for setup in ("import dreamnet.asgi", "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'dreamnet.settings'; django.setup()")
+    ]  # fmt: skip
+    assert all(a.returncode == 0 for a in ages), [a.stderr[-500:] for a in ages]
+    assert " ".join(a.stdout for a in ages) == expected
