@@ -102,12 +102,18 @@ def spot_latest_shared() -> dict[str, Spot]:
 
 def spot_ticked() -> None:
     """New ticks were stored: drop the shared copy now and once they commit."""
+    _drop_now_and_on_commit(SPOT_SHARED_KEY, "shared spot prices")
+
+
+def _drop_now_and_on_commit(key: str, what: str) -> None:
+    """Delete ``key`` from the cache now, and again once the current transaction commits: a reader in between
+    would have kept what the database held before the commit."""
 
     def drop() -> None:
         try:
-            cache.delete(SPOT_SHARED_KEY)
-        except Exception as exc:
-            logger.warning("shared spot prices not dropped: %s", exc)
+            cache.delete(key)
+        except Exception as exc:  # the cache backend's own errors
+            logger.warning("%s not dropped: %s", what, exc)
 
     drop()
     transaction.on_commit(drop)
@@ -155,15 +161,7 @@ def catalog_version() -> str | None:
 def catalog_changed(**_kwargs) -> None:
     """A product or price tier changed: drop the catalog's version now and once the change commits. (Should the
     cache be down meanwhile, rows kept before are still keyed on their spot ticks, so they end with the next tick.)"""
-
-    def drop() -> None:
-        try:
-            cache.delete(CATALOG_VERSION_KEY)
-        except Exception as exc:
-            logger.warning("catalog version not dropped: %s", exc)
-
-    drop()
-    transaction.on_commit(drop)
+    _drop_now_and_on_commit(CATALOG_VERSION_KEY, "catalog version")
 
 
 def per_tick_key(name: str, *parts) -> str:
