@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
-from django_q.models import Schedule
+from dreamnet.schedules import schedule_daily
 
 NIGHTLY_SCHEDULE = "agents: foundry nightly evolution"
 
@@ -24,14 +22,4 @@ def evolution_nightly_task() -> dict[str, Any]:
 def schedule_ensure() -> None:
     """Ensure the daily schedule, first run at the next 03:00 UTC (kept when it exists); the task itself checks
     whether evolution is on."""
-    now = timezone.now()
-    first = now.replace(hour=3, minute=0, second=0, microsecond=0)
-    if first <= now:
-        first += timedelta(days=1)
-    Schedule.objects.update_or_create(
-        name=NIGHTLY_SCHEDULE,
-        defaults={"func": "agents.foundry.tasks.evolution_nightly_task", "schedule_type": Schedule.DAILY,
-                  "repeats": -1},
-        create_defaults={"func": "agents.foundry.tasks.evolution_nightly_task", "schedule_type": Schedule.DAILY,
-                         "repeats": -1, "next_run": first},
-    )  # fmt: skip
+    schedule_daily(NIGHTLY_SCHEDULE, "agents.foundry.tasks.evolution_nightly_task", hour=3)

@@ -1,4 +1,5 @@
-"""``dream portal …``, ``dream signal …``, ``dream send``, ``dream gc``: the sync verbs of the ``dream`` command (registered by dreamnet/cli.py).
+"""``dream portal …``, ``dream signal …``, ``dream send``, ``dream gc``: the sync verbs of the ``dream`` command
+(registered by dreamnet/cli.py).
 
 Each verb runs in the node's process space (same environment as ``manage.py``). Errors print one line on stderr
 and exit 1; read verbs take ``--json``.

@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# The relative path up to that folder, or a path built to it from a file's location (`parents[3] / "shared"`, `BASE_DIR.parent / "shared"`).
+# The relative path up to that folder, or a path built to it from a file's location: `parents[n]` or `.parent`
+# joined with that folder's name as a string.
 OUTSIDE = re.compile(r"\.\./shared\b|(parents?\[\d+\]|\.parent)\s*/\s*[\"']shared[\"']")
 SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".ini", ".sh", ".yml", ".yaml", ".html", ".js", ""}
 
